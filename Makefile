@@ -12,13 +12,13 @@ export PYTHONPATH := $(COLLECTIONS)$(if $(PYTHONPATH),:$(PYTHONPATH))
 PYTEST_WORKERS ?= 2
 SANDBOX_DIR ?= $(CURDIR)/.sandbox
 
-.PHONY: help setup lint sanity units integration test build demo demo-down bench clean
+.PHONY: help setup lint sanity units integration matrix test build demo demo-down bench clean
 
 help:
 	@echo "make setup        install Debian packages (as root), .venv, kubernetes.core; safe to re-run"
 	@echo "make test         setup + lint + sanity + every pytest suite (what CI runs)"
 	@echo "make demo         setup + sandbox + playbooks/pull_secret.yml against it"
-	@echo "make lint | sanity | units | integration | build | bench | clean"
+	@echo "make lint | sanity | units | integration | matrix | build | bench | clean"
 
 setup:
 	@tools/setup.sh
@@ -37,12 +37,16 @@ units: setup
 integration: setup
 	$(BIN)/python -m pytest tests/integration -n $(PYTEST_WORKERS)
 
+# Lowest and newest claimed ansible-core: units + one end-to-end run each (own venvs under .venvs/).
+matrix: setup
+	@tools/matrix.sh
+
 build: setup
 	$(BIN)/ansible-galaxy collection build --force --output-path .cache/build
 
 # Quality gates first (fast failures), then every pytest suite in one session so the last
 # line printed is pytest's summary.
-test: setup lint sanity
+test: setup lint sanity matrix
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS)
 
 demo: setup

@@ -41,7 +41,7 @@ install_debian_packages() {
 
 make_venv() {
     local stamp="$VENV/.requirements.sha256" want
-    want=$(cat requirements/dev.txt meta/ee-requirements.txt | sha256sum | cut -c1-64)
+    want=$(cat requirements/*.txt meta/ee-requirements.txt | sha256sum | cut -c1-64)
     if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
         return 0
     fi
