@@ -187,9 +187,11 @@ def _start_clusters(paths, count, pki):
         raise
     with _output_to(paths.log("kube")):
         clusters = start_clusters(str(paths.root), count, pki)
-    for cluster in clusters:
-        if cluster["pid"] not in [entry["pid"] for entry in paths.pids.load()]:
-            paths.pids.add(f"kube {cluster['name']}", cluster["pid"])
+    by_pid = {}
+    for cluster in clusters:  # one process may serve several clusters
+        by_pid.setdefault(cluster["pid"], []).append(cluster["name"])
+    for pid, names in by_pid.items():
+        paths.pids.add(f"kube[{','.join(names)}]", pid)
     return clusters
 
 
