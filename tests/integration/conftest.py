@@ -5,34 +5,14 @@ add_fault(...), clear_faults(), passcode(user), config(...), revoke(id)), `sandb
 `sandbox.ctl(*args)` (runs sandboxctl against this sandbox).
 """
 
-import json
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-SANDBOX_SRC = Path(__file__).resolve().parents[1] / "sandbox"
-SANDBOXCTL = SANDBOX_SRC / "sandboxctl"
-sys.path.insert(0, str(SANDBOX_SRC))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sandbox"))
 
-from ibm_sandbox.client import AdminClient
-
-
-def run_sandboxctl(*args, timeout=120, env=None):
-    """Run sandboxctl with this interpreter; returns the CompletedProcess (never raises on exit codes)."""
-    return subprocess.run([sys.executable, str(SANDBOXCTL), *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                          env=env, check=False)
-
-
-class Sandbox(dict):
-    def __init__(self, directory):
-        self.dir = Path(directory)
-        super().__init__(json.loads((self.dir / "sandbox.json").read_text()))
-        self.admin = AdminClient(self["admin_url"], self["ca_path"])
-
-    def ctl(self, *args, **kwargs):
-        return run_sandboxctl(*args, "--dir", self.dir, **kwargs)
+from ibm_sandbox.client import Sandbox, run_sandboxctl
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
-"""Client of the IBM admin API (`<api_endpoint>/_sandbox`), shared by sandboxctl and the tests.
+"""Clients of a running sandbox, shared by sandboxctl and the tests: the IBM admin API
+(`<api_endpoint>/_sandbox`), sandboxctl itself, and the parsed `sandbox.json`.
 
 Standard library only, with the sandbox CA passed explicitly (the machine's CA bundle
 variables are ignored on purpose).
@@ -6,8 +7,13 @@ variables are ignored on purpose).
 
 import json
 import ssl
+import subprocess
+import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
+
+SANDBOXCTL = Path(__file__).resolve().parents[1] / "sandboxctl"
 
 
 class AdminError(RuntimeError):
@@ -59,3 +65,21 @@ class AdminClient:
 
     def zero_requests(self):
         return self.call("DELETE", "requests")
+
+
+def run_sandboxctl(*args, timeout=120, env=None):
+    """Run sandboxctl with this interpreter; returns the CompletedProcess (never raises on exit codes)."""
+    return subprocess.run([sys.executable, str(SANDBOXCTL), *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          env=env, check=False)
+
+
+class Sandbox(dict):
+    """A running sandbox: its `sandbox.json` as a dict, plus `admin` (AdminClient), `dir` and `ctl(*args)`."""
+
+    def __init__(self, directory):
+        self.dir = Path(directory)
+        super().__init__(json.loads((self.dir / "sandbox.json").read_text()))
+        self.admin = AdminClient(self["admin_url"], self["ca_path"])
+
+    def ctl(self, *args, **kwargs):
+        return run_sandboxctl(*args, "--dir", self.dir, **kwargs)
