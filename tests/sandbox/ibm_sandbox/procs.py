@@ -24,6 +24,13 @@ def start_time(pid):
     return None if state in ("Z", "X") else started
 
 
+def own_age():
+    """Seconds since this process started (interpreter start-up included), from /proc."""
+    with open("/proc/uptime") as handle:
+        uptime = float(handle.read().split()[0])
+    return uptime - int(start_time(os.getpid())) / os.sysconf("SC_CLK_TCK")
+
+
 def start_detached(argv, log_path, **popen_args):
     """Start a process in its own session (it outlives the calling shell), output to a log file."""
     with open(log_path, "ab") as log:
