@@ -1,11 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright (c) ibm_dedicated.registry contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Filters that read a Pod's status the way the kubelet reports it (used by the pull_secret role)."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+"""Filters that read a Pod's status the way the kubelet reports it (used by the pull_secret role).
+Documentation: the ``.yml`` files beside this one."""
 
 
 def _container_statuses(pod):
@@ -34,7 +31,7 @@ def pod_waiting_details(pod):
     return lines
 
 
-class FilterModule(object):
+class FilterModule:
     def filters(self):
         return {
             "pod_ready": pod_ready,
