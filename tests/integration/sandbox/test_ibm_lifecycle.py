@@ -7,11 +7,17 @@ import stat
 from pathlib import Path
 
 import pytest
+import yaml
 
 from ibm_sandbox.cli_clients import Procedure
 from ibm_sandbox.client import Sandbox, run_sandboxctl
 
 STARTUP_LIMIT = 5.0
+CONTRACT_KEYS = {"dedicated_domain", "api_endpoint", "uaa_endpoint", "iam_endpoint", "registry_endpoint", "registry_host", "ca_path",
+                 "admin_url", "users", "orgs", "images", "kubeconfig", "clusters"}
+VARS_KEYS = {f"pull_secret_{name}" for name in (
+    "dedicated_domain", "api_endpoint", "registry_endpoint", "iam_endpoint", "username", "password", "org", "ca_path", "docker_server",
+    "pod_image", "kubeconfig", "context", "namespaces", "name", "pod_name", "pod_container_name")}
 
 
 @pytest.fixture
@@ -55,8 +61,12 @@ def test_up_prints_startup_time_refuses_second_up_and_down_is_idempotent(sandbox
     seconds = float(re.search(r"sandbox up in (\d+\.\d+) s", started.stdout).group(1))
     assert seconds < STARTUP_LIMIT
     info = json.loads((sandbox_dir / "sandbox.json").read_text())
-    for name in ("sandbox.json", "vars.yml", "ca.crt"):
-        assert (sandbox_dir / name).exists()
+    assert set(info) >= CONTRACT_KEYS
+    assert (sandbox_dir / "ca.crt").read_bytes() == Path(info["ca_path"]).read_bytes()
+    role_vars = yaml.safe_load((sandbox_dir / "vars.yml").read_text())
+    assert set(role_vars) == VARS_KEYS
+    assert (role_vars["pull_secret_username"], role_vars["pull_secret_org"]) == (info["users"][0]["username"], info["orgs"][0]["name"])
+    assert role_vars["pull_secret_pod_image"] == f"{info['registry_host']}/{info['images'][0]}"
     if info["clusters"]:  # the Kubernetes side may be absent (ibm_sandbox.kube not installed)
         assert [c["context"] for c in info["clusters"]] == ["sandbox-1", "sandbox-2"]
         assert Path(info["kubeconfig"]).exists()

@@ -213,7 +213,8 @@ def _seed_images(paths, seed, registry_host, admin, cert_dir):
         with open(paths.log("skopeo"), "ab") as log:
             image.push(layout, registry_host, [ref for _, refs in missing.values() for ref in refs], authfile, cert_dir, policy, log)
     finally:
-        os.remove(authfile) if os.path.exists(authfile) else None
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(authfile)
         for token in minted.values():
             admin.delete_token(token["id"])
     admin.zero_requests()  # the seeding is not something a test did

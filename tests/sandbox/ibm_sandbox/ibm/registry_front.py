@@ -10,7 +10,7 @@ from .web import Response, Router
 
 # Hop-by-hop headers (RFC 7230 6.1) and the length, which the front sets itself.
 _NOT_FORWARDED = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "content-length"}
-_RETRYABLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+_STALE_CONNECTION = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
 
 class RegistryFront:
@@ -56,12 +56,11 @@ class RegistryFront:
                 answer = connection.getresponse()
                 body = answer.read()
                 break
-            except _RETRYABLE:
-                if attempt == 2:
-                    raise
-            except OSError:
+            except OSError as exc:
                 connection.close()
                 self._local.connection = None
+                if attempt == 1 and isinstance(exc, _STALE_CONNECTION):
+                    continue  # the backend closed an idle keep-alive connection: once more on a new one
                 return docker_error(502, "UNAVAILABLE", "The registry backend is not reachable.")
         out_headers = [(k, v) for k, v in answer.getheaders() if k.lower() not in _NOT_FORWARDED]
         length = answer.getheader("Content-Length") if request.method == "HEAD" else None
