@@ -254,6 +254,7 @@ class Api:
         admission.default(kind, new)
         self._validate(kind, new, old)
         new = admission.canonical(new)
+        meta = new["metadata"]
         if managed is None:
             if _strip_volatile(new) == _strip_volatile(old):
                 return 200, old

@@ -203,7 +203,8 @@ def _matches(item, part):
 
 def apply(live, applied, manager, force, now, kind, name):
     """Merge an apply configuration into ``live`` (None when creating); returns the new object."""
-    applied_f = flatten(applied)
+    # An Apply owns leaves and list items, not the maps around them (an Update's diff would own those).
+    applied_f = {p: v for p, v in flatten(applied).items() if not (v is NODE and p[-1].startswith("f:"))}
     live_f = flatten(live) if live else {}
     entries = _parse(live)
     conflicts = []

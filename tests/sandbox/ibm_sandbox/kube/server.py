@@ -418,6 +418,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with cluster.lock:
                 cluster.faults = []
             return self._send_json(200, {"faults": []})
+        if what == "compact" and method == "POST":
+            cluster.store.compact()
+            return self._send_json(200, {"resourceVersion": str(cluster.store.rv)})
         if what == "config" and method == "POST":
             cluster.set_config(data)
             return self._send_json(200, cluster.config)

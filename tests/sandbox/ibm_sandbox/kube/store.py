@@ -117,6 +117,12 @@ class Store:
         for listener in self.listeners:
             listener(kind, plural, old, new)
 
+    def compact(self):
+        """Forget the watch history, as an etcd compaction would: older watches get 410 Expired."""
+        with self.lock:
+            self.history.clear()
+            self.oldest_rv = self.rv
+
     def touch(self):
         with self.lock:
             self.dirty = True
