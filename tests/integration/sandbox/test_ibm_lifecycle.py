@@ -16,7 +16,7 @@ STARTUP_LIMIT = 5.0
 CONTRACT_KEYS = {"dedicated_domain", "api_endpoint", "uaa_endpoint", "iam_endpoint", "registry_endpoint", "registry_host", "ca_path",
                  "admin_url", "users", "orgs", "images", "kubeconfig", "clusters"}
 VARS_KEYS = {f"pull_secret_{name}" for name in (
-    "dedicated_domain", "api_endpoint", "registry_endpoint", "iam_endpoint", "username", "password", "org", "ca_path", "docker_server",
+    "dedicated_domain", "api_endpoint", "registry_endpoint", "iam_endpoint", "username", "password", "org", "ca_path",
     "pod_image", "kubeconfig", "context", "namespaces", "name", "pod_name", "pod_container_name")}
 
 
@@ -66,7 +66,7 @@ def test_up_prints_startup_time_refuses_second_up_and_down_is_idempotent(sandbox
     role_vars = yaml.safe_load((sandbox_dir / "vars.yml").read_text())
     assert set(role_vars) == VARS_KEYS
     assert (role_vars["pull_secret_username"], role_vars["pull_secret_org"]) == (info["users"][0]["username"], info["orgs"][0]["name"])
-    assert role_vars["pull_secret_pod_image"] == f"{info['registry_host']}/{info['images'][0]}"
+    assert role_vars["pull_secret_pod_image"] == info["images"][0]
     if info["clusters"]:  # the Kubernetes side may be absent (ibm_sandbox.kube not installed)
         assert [c["context"] for c in info["clusters"]] == ["sandbox-1", "sandbox-2"]
         assert Path(info["kubeconfig"]).exists()

@@ -255,8 +255,9 @@ def _vars(info, paths):
         "pull_secret_password": info["users"][0]["password"],
         "pull_secret_org": info["orgs"][0]["name"],
         "pull_secret_ca_path": info["ca_path"],
-        "pull_secret_docker_server": info["registry_host"],
-        "pull_secret_pod_image": f"{info['registry_host']}/{info['images'][0]}",
+        # The role derives the docker server (the registry host) from the registry endpoint, and the Pod's
+        # image from that host plus this path inside the registry, as in the procedure's mypod.yaml.
+        "pull_secret_pod_image": info["images"][0],
         "pull_secret_kubeconfig": str(paths.kubeconfig),
         "pull_secret_context": info["clusters"][0]["context"] if info["clusters"] else "sandbox-1",
         "pull_secret_namespaces": ["default"],
