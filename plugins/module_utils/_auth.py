@@ -20,8 +20,6 @@ Methods (see ``select_method``):
 * ``oauth_token``: a UAA token the user already has (``bearer <jwt>``), checked locally.
 """
 
-
-
 import base64
 import datetime
 import json

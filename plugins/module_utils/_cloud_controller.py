@@ -9,8 +9,6 @@
 
 """Cloud Controller v2 organization look-ups (what ``bx iam org <name> --guid`` does)."""
 
-
-
 from ansible_collections.ibm_dedicated.registry.plugins.module_utils._errors import IBMDedicatedError
 
 MAX_PAGES = 1000

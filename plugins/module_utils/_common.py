@@ -14,8 +14,6 @@ logs in, and turns ``IBMDedicatedError`` into ``fail_json``. The options are doc
 in ``plugins/doc_fragments/common.py``: keep the two in step.
 """
 
-
-
 import copy
 import os
 import re

@@ -20,8 +20,6 @@ Four error dialects exist behind an IBM Cloud Dedicated login and registry token
 here never contain request bodies or headers; callers additionally scrub known secret values.
 """
 
-
-
 import re
 
 # Hints keyed by the IBM/CF/UAA/IAM error code: what the user should do next.

@@ -22,8 +22,6 @@
   scrubbed from every message as a second line of defence.
 """
 
-
-
 import email.utils
 import json
 import random

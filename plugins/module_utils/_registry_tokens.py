@@ -13,8 +13,6 @@ Every call sends ``Authorization: <scheme> <UAA token>`` and ``Organization: <or
 A token's id is the ``jti`` claim of its JWT; GET by id returns the same JWT every time.
 """
 
-
-
 import datetime
 import time
 

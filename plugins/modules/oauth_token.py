@@ -17,7 +17,7 @@ description:
   - The module returns secrets. Put C(no_log=true) on the task.
   - Never reports a change, and runs in check mode too, so later tasks get a token.
 author:
-  - ibm_dedicated.registry maintainers
+  - ibm_dedicated.registry maintainers (@ibm-dedicated)
 extends_documentation_fragment:
   - ibm_dedicated.registry.common
   - ibm_dedicated.registry.attributes

@@ -14,7 +14,7 @@ description:
   - Without O(name) or O(guid), lists every organization the user can see.
   - Uses the Cloud Controller v2 API (C(GET /v2/organizations)), following every result page.
 author:
-  - ibm_dedicated.registry maintainers
+  - ibm_dedicated.registry maintainers (@ibm-dedicated)
 extends_documentation_fragment:
   - ibm_dedicated.registry.common
   - ibm_dedicated.registry.attributes

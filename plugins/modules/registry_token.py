@@ -25,7 +25,7 @@ description:
     IBM Cloud API key with user name C(iamapikey) instead.
   - The module returns the token value. Put C(no_log=true) on the task.
 author:
-  - ibm_dedicated.registry maintainers
+  - ibm_dedicated.registry maintainers (@ibm-dedicated)
 extends_documentation_fragment:
   - ibm_dedicated.registry.common
   - ibm_dedicated.registry.attributes
@@ -33,7 +33,7 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: In check mode nothing is created or deleted; RV(changed) says whether it would be. An existing token's value is still returned.
+    details: In check mode nothing is created or deleted; C(changed) says whether it would be. An existing token's value is still returned.
   diff_mode:
     support: full
     details: The diff lists the tokens with the description (id, access, expiry, revoked), never their values.

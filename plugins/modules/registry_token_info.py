@@ -15,7 +15,7 @@ description:
   - Token values are only returned with O(include_values=true).
   - An optional JMESPath O(query) is applied to the list.
 author:
-  - ibm_dedicated.registry maintainers
+  - ibm_dedicated.registry maintainers (@ibm-dedicated)
 requirements:
   - jmespath (only for O(query))
 extends_documentation_fragment:

@@ -61,4 +61,3 @@ def test_bad_input(args, needle):
 
 def test_registered_filters():
     assert set(FilterModule().filters()) == {'docker_config_json', 'docker_config_json_b64', 'docker_config_fingerprint'}
-
