@@ -10,6 +10,11 @@ from unittest import mock
 import pytest
 
 try:
+    from ansible.module_utils.common.parameters import PASS_VARS
+except ImportError:  # pragma: no cover
+    PASS_VARS = {}
+
+try:
     from ansible.module_utils import _internal
 except ImportError:  # ansible-core < 2.19
     _internal = None
@@ -48,6 +53,9 @@ class ModuleRun:
 
 def run_module(main, args, capsys, check_mode=False, diff=False):
     args = dict(args)
+    if 'inject_invocation' in PASS_VARS:
+        # ansible-core >= 2.20 returns `invocation` only when the controller asks for it (-vvv)
+        args['_ansible_inject_invocation'] = True
     if check_mode:
         args['_ansible_check_mode'] = True
     if diff:
