@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sandbox"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # playbook.py, kube.py: shared by every integration test
 
 from ibm_sandbox.client import Sandbox, run_sandboxctl
 

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -26,7 +27,9 @@ _RECAP_RE = re.compile(r'^(\S+)\s*:\s*((?:\w+=\d+\s*)+)$')
 
 
 def _ansible_playbook():
-    candidate = ROOT / os.environ.get('VENV', '.venv') / 'bin' / 'ansible-playbook'
+    # The ansible-playbook of the interpreter running the tests: the compatibility matrix runs the
+    # same tests from other venvs (tools/matrix.sh).
+    candidate = Path(sys.executable).parent / 'ansible-playbook'
     if candidate.exists():
         return str(candidate)
     found = shutil.which('ansible-playbook')
