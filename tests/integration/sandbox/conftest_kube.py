@@ -99,11 +99,15 @@ class Cluster:
 
 
 def run_playbook(cluster, tmp_path, tasks, registers, context=None, extra_env=None, check_mode=False):
-    """Run ``tasks`` (a list of dicts) against ``cluster``; returns {register name: result}."""
+    """Run ``tasks`` (a list of dicts) against ``cluster``; returns {register name: result}.
+
+    ``registers`` lists registered variables, or maps names to Jinja expressions (to keep big results out of the dump)."""
     out = tmp_path / "results.json"
+    if not isinstance(registers, dict):
+        registers = {r: r for r in registers}
     tmpdir = tmp_path / "tmp"  # kubernetes.core's discovery cache lives in $TMPDIR: isolate it per test
     tmpdir.mkdir(exist_ok=True)
-    dump = {"ansible.builtin.copy": {"content": "{{ {%s} | to_json }}" % ", ".join("'%s': %s | default(None)" % (r, r) for r in registers),
+    dump = {"ansible.builtin.copy": {"content": "{{ {%s} | to_json }}" % ", ".join("'%s': (%s) | default(None)" % item for item in registers.items()),
                                      "dest": str(out)}, "check_mode": False}
     play = [{"hosts": "localhost", "gather_facts": False,
              "module_defaults": {"group/kubernetes.core.k8s": {"kubeconfig": cluster.kubeconfig, "context": context or cluster.info["context"]}},

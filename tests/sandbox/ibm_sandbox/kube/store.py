@@ -164,11 +164,13 @@ class Store:
                 return
             data = {
                 "resourceVersion": self.rv,
-                "extra": self.extra,
+                "extra": json.loads(json.dumps(self.extra)),
                 "objects": {p: [o for objs in table.values() for o in objs.values()] for p, table in self.objects.items()},
             }
-            text = json.dumps(data, separators=(",", ":"))
             self.dirty = False
+        # Stored objects are never mutated in place (writers always put a new dict), so the
+        # serialisation can run outside the lock.
+        text = json.dumps(data, separators=(",", ":"))
         tmp = self.path + ".tmp"
         with open(tmp, "w") as handle:
             handle.write(text)
