@@ -77,7 +77,7 @@ def normalize(item):
         'revoked': bool(item.get('revoked', False)),
         'expiry': expiry if expiry is not None else 0,
         'expires_at': iso_utc(expiry) if expiry else None,
-        'created': iso_utc(created) if created is not None else None,
+        'created_at': iso_utc(created) if created is not None else None,
         'created_epoch': created,
         'value': value,
     }
@@ -115,7 +115,7 @@ def newest(tokens):
 
 def public_view(token, include_value=False):
     """Secret-free summary of a token (the value only when asked for)."""
-    view = {k: token[k] for k in ('id', 'description', 'readonly', 'revoked', 'expiry', 'expires_at', 'created')}
+    view = {k: token[k] for k in ('id', 'description', 'readonly', 'revoked', 'expiry', 'expires_at', 'created_at')}
     view['permanent'] = not token['expiry']
     if include_value:
         view['token'] = token.get('value')

@@ -174,6 +174,11 @@ expires_at:
   type: str
   sample: null
 created:
+  description: Whether this run minted the token (or would, in check mode); V(false) when an existing token was reused.
+  returned: when O(state=present)
+  type: bool
+  sample: false
+created_at:
   description: When the token was created (UTC, ISO 8601), when the registry tells.
   returned: when O(state=present)
   type: str
@@ -275,12 +280,14 @@ class RegistryTokenModule(IBMDedicatedModule):
                 after.append(public_view(chosen))
                 view = public_view(chosen)
                 result.update(token=value, id=chosen['id'], readonly=view['readonly'], permanent=view['permanent'],
-                              expiry=view['expiry'], expires_at=view['expires_at'], created=view['created'])
+                              expiry=view['expiry'], expires_at=view['expires_at'], created_at=view['created_at'])
             else:
                 result.update(token=None, readonly=not params['read_write'], permanent=params['permanent'],
-                              expiry=None, expires_at=None, created=None)
+                              expiry=None, expires_at=None, created_at=None)
                 after.append({'id': '(new)', 'description': description, 'readonly': not params['read_write'],
                               'permanent': params['permanent']})
+
+            result['created'] = result['action'] in ('created', 'adopted')
 
         if self.module._diff:
             result['diff'] = {'before': {'description': description, 'tokens': before},

@@ -123,7 +123,7 @@ tokens:
       type: str
       returned: always
       sample: null
-    created:
+    created_at:
       description: Creation time in UTC (ISO 8601) when the registry tells, else null.
       type: str
       returned: always

@@ -22,12 +22,12 @@ def args(base_args):
 
 def test_create_then_reuse(fake, capsys, args):
     first = run(capsys, args)
-    assert first['changed'] is True and first['action'] == 'created'
+    assert first['changed'] is True and first['action'] == 'created' and first['created'] is True
     assert first['id'] == jwt_payload(first['token'])['jti'] == fake.tokens[0]['id']
     assert first['readonly'] is True and first['permanent'] is True and first['expiry'] == 0 and first['deleted'] == []
     assert fake.calls('POST', '/api/v1/tokens')[0]['query'] == {'description': 'cluster-a', 'permanent': 'true', 'write': 'false'}
     second = run(capsys, args)
-    assert second['changed'] is False and second['action'] == 'reused'
+    assert second['changed'] is False and second['action'] == 'reused' and second['created'] is False
     assert second['token'] == first['token'] and second['id'] == first['id']
     assert len(fake.tokens) == 1 and len(fake.calls('POST', '/api/v1/tokens')) == 1
 

@@ -23,7 +23,7 @@ def test_list_without_values(fake, capsys, base_args, tokens):
     res = run(capsys, dict(base_args, org_guid=ORG1))
     assert res['changed'] is False and [t['id'] for t in res['tokens']] == [t['id'] for t in tokens]
     first = res['tokens'][0]
-    assert set(first) == {'id', 'description', 'readonly', 'revoked', 'expiry', 'expires_at', 'created', 'permanent'}
+    assert set(first) == {'id', 'description', 'readonly', 'revoked', 'expiry', 'expires_at', 'created_at', 'permanent'}
     for token in tokens:
         assert token['token'] not in res.output
     assert not fake.calls('GET', '/api/v1/tokens/' + tokens[0]['id'])
