@@ -128,8 +128,8 @@ def test_right_secret_pulls_and_runs(node, registry):
     assert {c["type"] for c in status["conditions"]} == {"PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"}
     reasons = [r for r, _ in events(node, ns, "app")]
     assert reasons[:1] == ["Scheduled"] and {"Pulling", "Pulled", "Created", "Started"} <= set(reasons)
-    pulls = node.admin("GET", "state")["kubelet"]["pulls"]
-    assert pulls[-1]["secret"] == "regcred" and pulls[-1]["ok"] is True
+    pulls = [p for p in node.admin("GET", "state")["kubelet"]["pulls"] if p["pod"] == "%s/app" % ns]
+    assert [(p["secret"], p["ok"], p["image"]) for p in pulls] == [("regcred", True, registry.image)]
 
 
 def test_wrong_secret_backs_off_then_fix_starts_pod(node, registry):
@@ -163,7 +163,7 @@ def test_missing_secret_and_secret_for_another_host(node, registry):
     put_secret(node, ns, "regcred", dockerconfigjson("localhost:%s" % port, token))  # same registry, another host name: no match
     run_pod(node, ns, registry.image, name="otherhost")
     wait_for(lambda: waiting(node, ns, "otherhost", "ErrImagePull") or waiting(node, ns, "otherhost", "ImagePullBackOff"))
-    pulls = [p for p in node.admin("GET", "state")["kubelet"]["pulls"] if p["image"] == registry.image]
+    pulls = [p for p in node.admin("GET", "state")["kubelet"]["pulls"] if p["pod"] == "%s/otherhost" % ns]
     assert pulls and all(p["secret"] is None for p in pulls)  # anonymous: the key did not match 127.0.0.1:PORT
 
 

@@ -337,10 +337,10 @@ class Kubelet:
         self._event(pod, name, "Normal", "Pulling", 'Pulling image "%s"' % image)
         work.pulling.add(name)
         creds = credentials_for(secrets, host, path)
-        future = self.pool.submit(self._pull, ref, host, creds)
+        future = self.pool.submit(self._pull, ref, host, creds, "%s/%s" % (work.ns, work.name))
         future.add_done_callback(lambda f: self.cluster.scheduler.call_later(0, self._pulled, work.uid, name, image, ref, f))
 
-    def _pull(self, ref, host, creds):
+    def _pull(self, ref, host, creds, pod):
         """Runs on the pull pool. Tries each matching credential, then reports the last error."""
         started = time.monotonic()
         if _split_port(host)[0] not in LOOPBACK_HOSTS:
@@ -353,16 +353,16 @@ class Kubelet:
         for cred in creds or [None]:
             try:
                 digest, size = skopeo_pull(ref, cred, self.cluster.pki["cert_dir"], self.knob("pull_timeout"))
-                self._log_pull(ref, cred, None)
+                self._log_pull(pod, ref, cred, None)
                 return digest, size, time.monotonic() - started
             except PullError as exc:
-                self._log_pull(ref, cred, str(exc))
+                self._log_pull(pod, ref, cred, str(exc))
                 errors.append(str(exc))
         raise PullError(errors[-1] if len(errors) == 1 else "[" + ", ".join(errors) + "]")
 
-    def _log_pull(self, ref, cred, error):
+    def _log_pull(self, pod, ref, cred, error):
         with self.lock:
-            self.pull_log.append({"image": ref, "secret": cred[2] if cred else None, "ok": error is None, "error": error, "time": now()})
+            self.pull_log.append({"pod": pod, "image": ref, "secret": cred[2] if cred else None, "ok": error is None, "error": error, "time": now()})
             del self.pull_log[:-500]
 
     def _pulled(self, uid, name, image, ref, future):
