@@ -78,6 +78,8 @@ def test_pod_apply_wait_describe_patch_delete(kc):
     for reason in ("Scheduled", "Pulled", "Created", "Started"):
         assert reason in described.split("Events:")[1]
     assert 'Container image "%s" already present on machine' % IMAGE in described
+    table = kc("get", "pods", "-n", ns).stdout.splitlines()
+    assert table[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"] and table[1].split()[:4] == ["x", "1/1", "Running", "0"]
     got = json.loads(kc("get", "pod", "x", "-n", ns, "-o", "json").stdout)
     assert got["status"]["containerStatuses"][0]["ready"] is True and got["spec"]["nodeName"]
     patched = kc("patch", "serviceaccount", "default", "-n", ns, "-p", '{"imagePullSecrets":[{"name":"a"},{"name":"b"}]}')

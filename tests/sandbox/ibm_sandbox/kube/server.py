@@ -15,7 +15,7 @@ import time
 import urllib.parse
 import uuid
 
-from . import auth, discovery, protobuf, selectors
+from . import auth, discovery, protobuf, selectors, tables
 from .api import Api, Request, list_object
 from .controllers import Controllers
 from .errors import ApiError, dump, forbidden, method_not_allowed, not_found_path, unauthorized
@@ -309,6 +309,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             code, obj = api.patch(req)
         else:
             code, obj = api.delete(req)
+        if verb in ("list", "get") and not sub and tables.wants_table(self.headers.get("Accept")):
+            items = obj["items"] if verb == "list" else [obj]
+            obj = tables.table(plural, obj["metadata"].get("resourceVersion", "") if verb == "list" else obj["metadata"]["resourceVersion"], items)
         if req.dry_run and obj.get("kind") != "Status":
             obj = dict(obj, metadata={k: v for k, v in obj["metadata"].items() if not (k == "resourceVersion" and code == 201)})
         self._send_json(code, obj)
