@@ -60,7 +60,7 @@ _DataLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_sca
 
 def load_type(path):
     with open(path, encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_DataLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(handle, Loader=_DataLoader)
 
 
 def templates(cred_type):

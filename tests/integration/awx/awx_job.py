@@ -41,7 +41,7 @@ _DataLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_sca
 
 def load_credential_type(name):
     with open(CREDENTIAL_TYPES / f"{name}.yml", encoding="utf-8") as handle:
-        return yaml.load(handle, Loader=_DataLoader)  # noqa: S506 - SafeLoader subclass
+        return yaml.load(handle, Loader=_DataLoader)
 
 
 def load_survey(name):
