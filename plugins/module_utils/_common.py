@@ -20,7 +20,7 @@ import re
 import traceback
 from urllib.parse import urlparse
 
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleFallbackNotFound, AnsibleModule, missing_required_lib
 
 from ansible_collections.ibm_dedicated.registry.plugins.module_utils._auth import (
     Authenticator,
@@ -42,8 +42,17 @@ _DOMAIN_RE = re.compile(r'^(?=.{1,253}$)%s(?:\.%s)+$' % (_LABEL, _LABEL), re.IGN
 SECRET_OPTIONS = ('password', 'apikey', 'passcode', 'oauth_token', 'refresh_token')
 
 
+def _non_empty_env(*names):
+    """Like env_fallback, but a variable set to an empty string counts as unset: AWX injects '' for every
+    credential field left empty, and that must not hide the next source (or turn into 'set but empty')."""
+    for name in names:
+        if os.environ.get(name):
+            return os.environ[name]
+    raise AnsibleFallbackNotFound
+
+
 def _env(*names):
-    return (env_fallback, list(names))
+    return (_non_empty_env, list(names))
 
 
 COMMON_ARGSPEC = dict(

@@ -67,6 +67,18 @@ def test_everything_from_environment(fake, capsys, monkeypatch):
     assert PASSWORD not in res.output
 
 
+def test_empty_environment_variables_count_as_unset(fake, capsys, monkeypatch):
+    # AWX injects '' for every credential field left empty: those must not win over the fields that are set.
+    monkeypatch.setenv('IBMCLOUD_DEDICATED_DOMAIN', 'dedicated.test')
+    monkeypatch.setenv('IBMCLOUD_DEDICATED_USERNAME', 'alice')
+    monkeypatch.setenv('IBMCLOUD_DEDICATED_PASSWORD', PASSWORD)
+    for name in ('IBMCLOUD_API_KEY', 'IC_API_KEY', 'IBMCLOUD_DEDICATED_PASSCODE', 'IBMCLOUD_DEDICATED_OAUTH_TOKEN', 'IBMCLOUD_DEDICATED_CA_PATH'):
+        monkeypatch.setenv(name, '')
+    res = run(capsys, {})
+    assert res['auth_method'] == 'uaa_password'
+    assert PASSWORD not in res.output
+
+
 def test_uaa_apikey(fake, capsys):
     res = run(capsys, dict(api_endpoint=API, apikey=APIKEY, auth_method='uaa'))
     assert res['auth_method'] == 'uaa_apikey'
