@@ -80,6 +80,12 @@ options:
       - With O(state=present), create a new token even if a fitting one exists (rotation). Always reports a change.
     type: bool
     default: false
+  ids:
+    description:
+      - With O(state=absent), delete only the tokens with these ids (among those with O(description)), for example the
+        previous token once a rotation has been verified. Ids that are not there are ignored.
+    type: list
+    elements: str
   revoke_previous:
     description:
       - With O(state=present), delete every other token with O(description) after the returned token has been created or
@@ -196,6 +202,14 @@ action:
   type: str
   choices: [reused, created, adopted, deleted, none]
   sample: reused
+other_ids:
+  description:
+    - With O(state=present), the ids of the other tokens with O(description) that are still there (live, revoked or
+      expired), for example the previous token while a rotation is being verified. Revoke them with O(state=absent) and O(ids).
+  returned: when O(state=present)
+  type: list
+  elements: str
+  sample: []
 deleted:
   description: Ids of the tokens deleted (or that would be deleted in check mode).
   returned: always
@@ -257,14 +271,15 @@ class RegistryTokenModule(IBMDedicatedModule):
         before = [public_view(t) for t in mine]
 
         if params['state'] == 'absent':
-            result['deleted'] = [t['id'] for t in mine]
-            result['changed'] = bool(mine)
-            if mine:
+            doomed = mine if params['ids'] is None else [t for t in mine if t['id'] in params['ids']]
+            result['deleted'] = [t['id'] for t in doomed]
+            result['changed'] = bool(doomed)
+            if doomed:
                 result['action'] = 'deleted'
             if not self.check_mode:
-                for token in mine:
+                for token in doomed:
                     api.delete(token['id'])
-            after = []
+            after = [public_view(t) for t in mine if t not in doomed]
         else:
             chosen, value = self._present(api, tokens, mine, result)
             others = [t for t in mine if chosen is None or t['id'] != chosen['id']] if params['revoke_previous'] else []
@@ -288,6 +303,7 @@ class RegistryTokenModule(IBMDedicatedModule):
                               'permanent': params['permanent']})
 
             result['created'] = result['action'] in ('created', 'adopted')
+            result['other_ids'] = [t['id'] for t in kept]
 
         if self.module._diff:
             result['diff'] = {'before': {'description': description, 'tokens': before},
@@ -351,6 +367,7 @@ def main():
             state=dict(type='str', default='present', choices=['present', 'absent']),
             force=dict(type='bool', default=False),
             revoke_previous=dict(type='bool', default=False),
+            ids=dict(type='list', elements='str'),
         ),
         mutually_exclusive=[('org', 'org_guid')],
         required_one_of=[('org', 'org_guid')],

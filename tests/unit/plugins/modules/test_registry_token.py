@@ -104,6 +104,17 @@ def test_absent(fake, capsys, args):
     assert run(capsys, dict(args, state='absent'))['changed'] is False
 
 
+def test_rotation_keeps_the_previous_token_until_it_is_revoked_by_id(fake, capsys, args):
+    old = run(capsys, args)
+    new = run(capsys, dict(args, force=True))
+    assert new['created'] is True and new['other_ids'] == [old['id']] and len(fake.tokens) == 2
+    assert run(capsys, args)['other_ids'] == [old['id']]  # a reuse reports the leftover too
+    res = run(capsys, dict(args, state='absent', ids=[old['id'], 'not-there']))
+    assert res['changed'] is True and res['deleted'] == [old['id']] and [t['id'] for t in fake.tokens] == [new['id']]
+    assert run(capsys, args)['other_ids'] == []
+    assert run(capsys, dict(args, state='absent', ids=[old['id']]))['changed'] is False
+
+
 def test_diff_has_no_token_values(fake, capsys, args):
     existing = fake.add_token(description='cluster-a', revoked=True)
     res = run(capsys, dict(args, revoke_previous=True), diff=True)
