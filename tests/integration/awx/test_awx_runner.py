@@ -58,15 +58,6 @@ def dedicated_inputs(sandbox, user):
     }
 
 
-def without_empty(env):
-    """Drop variables AWX would inject as "" for credential fields left empty.
-
-    Needed while the modules treat an empty IBMCLOUD_* variable as a value ("apikey is set but empty"):
-    see test_empty_credential_fields_as_awx_injects_them, which runs the job with them.
-    """
-    return {k: v for k, v in env.items() if v != ""}
-
-
 def job_vars(name, namespaces, **answers):
     """Survey answers (pull_secret.json) plus the job template's own extra vars for a test called ``name``."""
     survey = load_survey("pull_secret")
@@ -126,25 +117,34 @@ def assert_artifacts_clean(pdd, secrets):
     assert not leaks, f"credentials in the artifacts: {leaks}"  # names only, never values
 
 
-def test_job_with_dedicated_credential_and_kubeconfig(sandbox, kube, tmp_path):
+@pytest.mark.parametrize("login", ["password", "apikey"])
+def test_job_with_dedicated_credential_and_kubeconfig(sandbox, kube, tmp_path, login):
+    """One "IBM Cloud Dedicated" credential, either login; K8S_AUTH_KUBECONFIG / K8S_AUTH_CONTEXT for the cluster."""
     user = sandbox["users"][0]
     pdd = tmp_path / "pdd"
-    cred_env = render_injectors(load_credential_type("ibm_cloud_dedicated"), dedicated_inputs(sandbox, user), pdd)
+    inputs = dedicated_inputs(sandbox, user)
+    if login == "apikey":
+        inputs.update(username="", password="", apikey=user["apikey"])
+    cred_env = render_injectors(load_credential_type("ibm_cloud_dedicated"), inputs, pdd)
     assert Path(cred_env["IBMCLOUD_DEDICATED_CA_PATH"]).parent == pdd / "env"
-    envvars = {**without_empty(cred_env),
+    # Exactly what AWX injects: the fields left empty arrive as "", and the modules treat them as unset.
+    unused = ["IBMCLOUD_API_KEY"] if login == "password" else ["IBMCLOUD_DEDICATED_USERNAME", "IBMCLOUD_DEDICATED_PASSWORD"]
+    assert [cred_env[name] for name in [*unused, "IBMCLOUD_DEDICATED_PASSCODE"]] == [""] * (len(unused) + 1)
+    envvars = {**cred_env,
                "K8S_AUTH_KUBECONFIG": sandbox["kubeconfig"], "K8S_AUTH_CONTEXT": sandbox["clusters"][0]["context"],
                **collections_env()}
-    extravars = job_vars("kubeconfig", ["team-a"])
+    name = f"kubeconfig-{login}"
+    extravars = job_vars(name, ["team-a"])
     build_private_data_dir(pdd, extravars, envvars)
 
     runner = run_job(pdd)
 
     assert_successful(runner, pdd)
-    live = tokens(sandbox, "awx-kubeconfig")
+    live = tokens(sandbox, f"awx-{name}")
     assert len(live) == 1 and not live[0]["revoked"], live
-    data, entry = pulled_secret(kube, "team-a", "awx-kubeconfig", sandbox["registry_host"])
+    data, entry = pulled_secret(kube, "team-a", f"awx-{name}", sandbox["registry_host"])
     assert entry["username"] == "token"
-    pod = kube.pod("team-a", "awx-kubeconfig-check")
+    pod = kube.pod("team-a", f"awx-{name}-check")
     assert pod is not None and pod["status"]["phase"] == "Running"
     assert not find_secrets(json.dumps(extravars).encode(), {"password": user["password"]})
     assert_artifacts_clean(pdd, {
@@ -164,7 +164,7 @@ def test_job_with_kubernetes_bearer_token_credential(sandbox, kube, tmp_path):
     cred_env = render_injectors(load_credential_type("ibm_cloud_dedicated"), dedicated_inputs(sandbox, user), pdd)
     k8s_env = kubernetes_bearer_token(cluster["server"], bearer, Path(ca_file).read_text(), pdd)
     assert k8s_env["K8S_AUTH_VERIFY_SSL"] == "True" and Path(k8s_env["K8S_AUTH_SSL_CA_CERT"]).parent == pdd / "env"
-    envvars = {**without_empty(cred_env), **k8s_env, **collections_env()}
+    envvars = {**cred_env, **k8s_env, **collections_env()}
     extravars = job_vars("bearer", ["team-b"])
     build_private_data_dir(pdd, extravars, envvars)
 
@@ -214,7 +214,7 @@ def test_missing_required_survey_answer_fails_with_the_role_message(sandbox, kub
     assert "pull_secret_org" not in extravars
     pdd = tmp_path / "pdd"
     cred_env = render_injectors(load_credential_type("ibm_cloud_dedicated"), dedicated_inputs(sandbox, user), pdd)
-    envvars = {**without_empty(cred_env), "K8S_AUTH_KUBECONFIG": sandbox["kubeconfig"],
+    envvars = {**cred_env, "K8S_AUTH_KUBECONFIG": sandbox["kubeconfig"],
                "K8S_AUTH_CONTEXT": sandbox["clusters"][0]["context"], **collections_env()}
     build_private_data_dir(pdd, extravars, envvars)
 
@@ -226,32 +226,6 @@ def test_missing_required_survey_answer_fails_with_the_role_message(sandbox, kub
     assert tokens(sandbox, "awx-noorg") == []
     assert kube.secret("team-b", "awx-noorg") is None
     assert_artifacts_clean(pdd, {"password": user["password"]})
-
-
-class EmptyVariableRejected(AssertionError):
-    """The known limitation, as opposed to any other failure."""
-
-
-@pytest.mark.xfail(strict=True, raises=EmptyVariableRejected,
-                   reason="modules read an empty IBMCLOUD_* variable as a value ('apikey is set but empty'); "
-                          "AWX injects '' for every credential field left empty. Fix in plugins/module_utils/_common.py.")
-def test_empty_credential_fields_as_awx_injects_them(sandbox, tmp_path):
-    """Exactly AWX's environment for a password credential: IBMCLOUD_API_KEY and _PASSCODE are set to ""."""
-    user = sandbox["users"][0]
-    pdd = tmp_path / "pdd"
-    cred_env = render_injectors(load_credential_type("ibm_cloud_dedicated"), dedicated_inputs(sandbox, user), pdd)
-    assert cred_env["IBMCLOUD_API_KEY"] == "" and cred_env["IBMCLOUD_DEDICATED_PASSCODE"] == ""
-    envvars = {**cred_env, "K8S_AUTH_KUBECONFIG": sandbox["kubeconfig"], "K8S_AUTH_CONTEXT": sandbox["clusters"][0]["context"],
-               **collections_env()}
-    extravars = job_vars("empty", ["team-b"], pull_secret_state="present")
-    extravars["pull_secret_pod_enabled"] = False
-    build_private_data_dir(pdd, extravars, envvars)
-
-    runner = run_job(pdd)
-
-    if runner.status != "successful" and "is set but empty" in (artifact_dir(pdd) / "stdout").read_text():
-        raise EmptyVariableRejected("an empty credential variable was rejected")
-    assert_successful(runner, pdd)  # any other failure fails the test for real
 
 
 def test_environment_of_the_test_process_does_not_leak_into_jobs(tmp_path, monkeypatch):
