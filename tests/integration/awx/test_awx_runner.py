@@ -239,3 +239,17 @@ def test_environment_of_the_test_process_does_not_leak_into_jobs(tmp_path, monke
     assert_successful(runner, pdd)
     assert "seen=0" in (artifact_dir(pdd) / "stdout").read_text()
     assert os.environ["IBMCLOUD_DEDICATED_PASSWORD"] == "from-the-shell"
+
+
+def test_secret_scanner_sees_plain_base64_and_nested_forms():
+    """The artifact checks above are only as good as this: a token hidden in a dockerconfigjson is found."""
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJqdGkiOiJhYmMiLCJpc3MiOiJ4In0.c2lnbmF0dXJl"
+    password = "s3cret-Passw0rd!"
+    auth = base64.b64encode(f"token:{token}".encode()).decode()
+    config = base64.b64encode(json.dumps({"auths": {"r.example": {"auth": auth}}}).encode()).decode()
+    assert find_secrets(f'{{"data": "{config}"}}'.encode(), {"registry token": token}) >= {"registry token"}
+    for prefix in ("", "x", "xy"):
+        hidden = base64.b64encode(f"{prefix}{password} and more".encode())
+        assert find_secrets(b"event: " + hidden, {"password": password}) == {"password"}, prefix
+    assert find_secrets(b"bearer " + token.encode(), {}) == {"a JWT (UAA or registry token)"}
+    assert find_secrets(b"nothing to see: VALUE_SPECIFIED_IN_NO_LOG_PARAMETER", {"password": password}) == set()
