@@ -79,6 +79,8 @@ class IBMDedicatedError(Exception):
         self.maybe_created = maybe_created
         # True when the failure was a network/server fault rather than a rejection.
         self.transient = transient
+        # True when the request reached the server and may still be in progress (no answer in time).
+        self.in_flight = False
 
     def __str__(self):
         return self.full_message()

@@ -204,6 +204,8 @@ class HTTPClient:
                     '%s (%s)' % (detail, type(exc).__name__), operation=operation, url=shown_url,
                     transient=True, maybe_created=maybe_created,
                     hint='Check the endpoint URL, the network and any proxy settings (HTTPS_PROXY/NO_PROXY).')
+                # The server got the request and may still be working on it: whatever it does may appear later.
+                last_error.in_flight = maybe_created and timed_out
                 if maybe_created or final:
                     raise last_error from None
                 self.sleep(self.backoff_delay(attempt))
@@ -254,6 +256,8 @@ class HTTPClient:
                 err.transient = True
                 if not idempotent:
                     err.maybe_created = True
+                    # a gateway timeout: the backend may still be processing the request
+                    err.in_flight = status == 504
                     raise err
                 if final:
                     err.message += ' (gave up after %d attempts)' % attempts

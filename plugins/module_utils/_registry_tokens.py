@@ -203,6 +203,7 @@ class RegistryTokens:
         attempts = attempts if attempts is not None else 1 + max(0, int(self.http.retries))
         known = set(known_ids)
         last_error = None
+        in_flight = False
         for attempt in range(attempts):
             try:
                 return self.create(description, permanent, write), None, attempt + 1
@@ -210,22 +211,43 @@ class RegistryTokens:
                 if not err.maybe_created:
                     raise
                 last_error = err
-            try:
-                tokens = self.list()
-            except IBMDedicatedError as err:
-                raise IBMDedicatedError(
-                    'the request failed (%s) and the token list could not be read to check whether a token was created (%s)'
-                    % (last_error.message, err.message),
-                    operation='Create registry token', url=self.base, status=last_error.status, code=last_error.code,
-                    hint=('Run the task again: an existing token with the same description is reused, so no duplicate is made. '
-                          'registry_token_info lists the tokens.')) from None
-            created = [t for t in tokens if t['id'] not in known and t['description'] == description
-                       and t['readonly'] == (not write) and (not t['expiry']) == bool(permanent)]
-            if created:
-                chosen = newest(created)
-                return self.get(chosen['id']), chosen, attempt + 1
+                in_flight = in_flight or err.in_flight
+            # A request that timed out may still be in progress at the registry: give it as long again
+            # (polling the list) before concluding that nothing was made. Sending it again too early
+            # would make a second token when the first one completes.
+            grace = float(self.http.timeout) if last_error.in_flight else 0.0
+            waited = 0.0
+            while True:
+                chosen = self._created_since(known, description, permanent, write, last_error)
+                if chosen is not None:
+                    return self.get(chosen['id']), chosen, attempt + 1
+                if waited >= grace:
+                    break
+                step = min(grace - waited, max(1.0, grace / 4.0))
+                self.http.sleep(step)
+                waited += step
             if attempt < attempts - 1:
                 self.http.sleep(self.http.backoff_delay(attempt))
-        last_error.message += ' (no token was created; gave up after %d attempts)' % attempts
-        last_error.maybe_created = False
+        if in_flight:
+            last_error.message += (' (no token appeared in the list within %ss; the registry may still create it. '
+                                   'Run again: a token with this description is then reused, not duplicated)' % self.http.timeout)
+            last_error.maybe_created = True
+        else:
+            last_error.message += ' (no token was created; gave up after %d attempts)' % attempts
+            last_error.maybe_created = False
         raise last_error
+
+    def _created_since(self, known, description, permanent, write, last_error):
+        """The newest token with this description and access that is not in ``known``, or None."""
+        try:
+            tokens = self.list()
+        except IBMDedicatedError as err:
+            raise IBMDedicatedError(
+                'the request failed (%s) and the token list could not be read to check whether a token was created (%s)'
+                % (last_error.message, err.message),
+                operation='Create registry token', url=self.base, status=last_error.status, code=last_error.code,
+                hint=('Run the task again: an existing token with the same description is reused, so no duplicate is made. '
+                      'registry_token_info lists the tokens.')) from None
+        created = [t for t in tokens if t['id'] not in known and t['description'] == description
+                   and t['readonly'] == (not write) and (not t['expiry']) == bool(permanent)]
+        return newest(created) if created else None

@@ -182,3 +182,20 @@ def test_bearer_value_registers_bare_token_as_secret():
     http = HTTPClient()
     http.add_secret('bearer abcdefgh')
     assert http.scrub('x abcdefgh y') == 'x ******** y'
+
+
+@pytest.mark.parametrize('action, in_flight', [('read_timeout', True), ('drop', False)])
+def test_post_timeout_is_marked_in_flight(fake, action, in_flight):
+    fake.add_fault('POST', '/api/v1/tokens', action)
+    http, _sleeps = client()
+    with pytest.raises(IBMDedicatedError) as info:
+        http.request('POST', REGISTRY + '/api/v1/tokens', 'Create registry token', idempotent=False)
+    assert info.value.maybe_created and info.value.in_flight is in_flight
+
+
+def test_post_gateway_timeout_is_in_flight(fake):
+    fake.add_fault('POST', '/api/v1/tokens', 'status', status=504)
+    http, _sleeps = client()
+    with pytest.raises(IBMDedicatedError) as info:
+        http.request('POST', REGISTRY + '/api/v1/tokens', 'Create registry token', idempotent=False)
+    assert info.value.in_flight and info.value.status == 504

@@ -138,3 +138,54 @@ def test_rejection_is_not_retried(fake):
     with pytest.raises(IBMDedicatedError):
         api(fake, user='bob').create_safely('d', True, False, [])
     assert len(fake.calls('POST')) == 1
+
+
+def _slow_registry(fake, appears_after_polls):
+    """A POST that times out at the client while the registry creates the token later: the token shows up in
+    the list only from the ``appears_after_polls``-th list request on (None: never)."""
+    fake.add_fault('POST', '/api/v1/tokens', 'read_timeout', count=1)
+    late = fake.add_token(description='d')
+    held = [late]
+    fake.tokens.remove(late)
+    real_route = fake.route
+    lists = []
+
+    def route(request, rec):
+        if request.method == 'GET' and rec['path'] == '/api/v1/tokens':
+            lists.append(1)
+            if held and appears_after_polls is not None and len(lists) >= appears_after_polls:
+                fake.tokens.append(held.pop())
+        return real_route(request, rec)
+
+    fake.route = route
+    return late
+
+
+def test_timed_out_create_waits_for_the_token_instead_of_sending_again(fake):
+    late = _slow_registry(fake, appears_after_polls=3)
+    sleeps = []
+    client = RegistryTokens(HTTPClient(timeout=8, retries=3, sleep=sleeps.append), REGISTRY, fake.login_token('alice'), ORG1)
+    value, adopted, attempts = client.create_safely('d', True, False, [])
+    assert adopted['id'] == late['id'] and value == late['token'] and attempts == 1
+    assert len(fake.calls('POST')) == 1  # not sent again: one token, no duplicate
+    assert sleeps == [2.0, 2.0]  # polled the list within the grace period (as long as the timeout again)
+
+
+def test_timed_out_create_is_resent_only_after_the_grace_period(fake):
+    _slow_registry(fake, appears_after_polls=None)
+    sleeps = []
+    client = RegistryTokens(HTTPClient(timeout=4, retries=3, sleep=sleeps.append), REGISTRY, fake.login_token('alice'), ORG1)
+    value, adopted, attempts = client.create_safely('d', True, False, [])
+    assert adopted is None and attempts == 2 and value
+    assert sum(sleeps[:4]) >= 4  # waited as long as the timeout before sending again
+    assert len(fake.calls('POST')) == 2
+
+
+def test_timed_out_create_beyond_budget_says_it_may_still_appear(fake):
+    fake.add_fault('POST', '/api/v1/tokens', 'read_timeout', count=10)
+    client = RegistryTokens(HTTPClient(timeout=2, retries=0, sleep=lambda s: None), REGISTRY, fake.login_token('alice'), ORG1)
+    with pytest.raises(IBMDedicatedError) as info:
+        client.create_safely('d', True, False, [])
+    text = str(info.value)
+    assert 'may still create it' in text and 'reused, not duplicated' in text and 'no token was created' not in text
+    assert info.value.maybe_created and len(fake.calls('POST')) == 1
