@@ -208,7 +208,8 @@ class Bench:
         self.args = args
         self.tmp = Path(tempfile.mkdtemp(prefix="ibmcd-bench-"))
         os.chmod(self.tmp, 0o700)
-        self.runner = Runner(ROOT / "bench" / "out" / "logs")
+        self.outdir = Path(args.out_dir or ROOT / "bench" / "out" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}")
+        self.runner = Runner(self.outdir / "logs")
         self.sandbox_dirs = []
         self.runid = time.strftime("%H%M%S")
         self.results = {}
@@ -501,7 +502,7 @@ def scenario_profile(bench, sandbox, cluster, size):
                  "pull_secret_token_description": f"bench-prof-{bench.runid}"}
     out = {}
     for phase in ("first", "rerun"):
-        junit_dir = ROOT / "bench" / "out" / f"junit-{size}-{phase}"
+        junit_dir = bench.outdir / f"junit-{size}-{phase}"
         shutil.rmtree(junit_dir, ignore_errors=True)
         env = {"JUNIT_OUTPUT_DIR": str(junit_dir), "ANSIBLE_CALLBACKS_ENABLED": "ansible.builtin.junit",
                "JUNIT_HIDE_TASK_ARGUMENTS": "1"}
@@ -651,6 +652,7 @@ def main(argv=None):
     mode.add_argument("--smoke", action="store_true", help="harness check: 1 repetition, 10 namespaces, 1 cluster, no baselines")
     parser.add_argument("--reps", type=int, help="repetitions per measured figure (default 3; 1 with --smoke)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
+    parser.add_argument("--out-dir", help="logs of every measured command, junit profiles (default bench/out/<time>-<pid>)")
     parser.add_argument("--no-profile", action="store_true", help="skip the junit profile at 1,000 namespaces")
     args = parser.parse_args(argv)
 
@@ -683,7 +685,7 @@ def main(argv=None):
                       "token_api_requests": "IBM admin counters '<service> <METHOD> /api/v1/tokens...' before/after"}}
     raw = {}
     try:
-        print(f"ibm_dedicated.registry bench ({mode_name}, {reps} repetition(s)); logs in bench/out/logs", flush=True)
+        print(f"ibm_dedicated.registry bench ({mode_name}, {reps} repetition(s)); logs in {bench.outdir}", flush=True)
         main_sb = bench.start_sandbox("main", 1)
         cluster = Cluster(main_sb, 0)
         res["procedure"], raw["procedure"] = scenario_procedure(bench, main_sb, cluster, reps)
@@ -707,6 +709,7 @@ def main(argv=None):
     res["machine"]["load_end"] = [round(x, 2) for x in os.getloadavg()]
     res["elapsed_s"] = round(time.perf_counter() - started, 1)
     res["targets"] = targets(res)
+    res["out_dir"] = str(bench.outdir)
     res["raw"] = raw
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(json.dumps(res, indent=1, ensure_ascii=False) + "\n")
