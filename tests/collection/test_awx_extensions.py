@@ -47,8 +47,8 @@ SURVEY_TYPES = {"text": str, "textarea": str, "password": str, "multiplechoice":
 SURVEY_TO_ROLE_TYPE = {"text": "str", "textarea": "str", "password": "str", "multiplechoice": "str", "multiselect": "list",
                        "integer": "int", "float": "float"}
 ROLE_SECRETS = {"pull_secret_password", "pull_secret_apikey", "pull_secret_passcode", "pull_secret_oauth_token"}
-# Playbook variables of the lifecycle playbooks that are not role variables.
-PLAYBOOK_VARS = {"audit": {"audit_fail_on_drift", "audit_report_path"}}
+# Playbook variables of the lifecycle playbooks that are not role variables (none: the audit's are role variables).
+PLAYBOOK_VARS = {}
 
 
 class _DataLoader(yaml.SafeLoader):
@@ -303,13 +303,8 @@ def test_org_is_a_required_question_everywhere():
 
 
 @pytest.mark.parametrize("name", ["rotate", "audit", "revoke"])
-def test_lifecycle_playbooks_use_the_survey_variables_or_are_announced(name):
-    playbook = ROOT / "playbooks" / f"{name}.yml"
-    notes = (AWX / "job_templates.md").read_text()
-    if not playbook.exists():
-        assert "arrive with the lifecycle issue" in notes
-        return
-    text = playbook.read_text()
+def test_lifecycle_playbooks_use_the_survey_variables(name):
+    text = (ROOT / "playbooks" / f"{name}.yml").read_text()
     survey = json.loads((AWX / "surveys" / f"{name}.json").read_text())
     for item in survey["spec"]:
         variable = item["variable"]
