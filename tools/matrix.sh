@@ -32,7 +32,13 @@ for entry in "${MATRIX[@]}"; do
         echo "[matrix] $name: creating $venv ($("$python" --version), $core)"
         rm -rf "$venv"
         "$python" -m venv "$venv"
-        "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$core" -r requirements/test.txt 2>&1 | grep -v '^WARNING: Location' || true
+        log=$(mktemp)
+        if ! "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$core" -r requirements/test.txt >"$log" 2>&1; then
+            cat "$log" >&2
+            echo "[matrix] $name: pip install failed" >&2
+            exit 1
+        fi
+        rm -f "$log"
         echo "$want" > "$venv/.stamp"
     fi
     echo "[matrix] $name: $("$venv/bin/ansible" --version | head -n1) on $("$venv/bin/python" --version)"

@@ -7,14 +7,26 @@
 #   - ansible-test's pip bootstrap, offline, when its download host is unreachable
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 PYTHON=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 ANSIBLE_PACKAGE=${ANSIBLE_PACKAGE:-ansible==12.3.0}   # only used as the source of kubernetes.core
 CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/ibm_dedicated.registry
-APT_PACKAGES="docker-registry skopeo shellcheck"
+APT_PACKAGES=(docker-registry skopeo shellcheck)
 
 say() { printf '[setup] %s\n' "$*"; }
+
+pip_quiet() {  # pip install, quiet on success, with its whole output on failure
+    local python=$1 log
+    shift
+    log=$(mktemp)
+    if ! "$python" -m pip install --quiet --disable-pip-version-check "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        rm -f "$log"
+        say "pip install $* failed"
+        return 1
+    fi
+    rm -f "$log"
+}
 
 install_debian_packages() {
     local missing=()
@@ -24,12 +36,12 @@ install_debian_packages() {
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         say "missing Debian packages: ${missing[*]}; run:"
-        say "  sudo apt-get update && sudo apt-get install -y --no-install-recommends $APT_PACKAGES"
+        say "  sudo apt-get update && sudo apt-get install -y --no-install-recommends ${APT_PACKAGES[*]}"
         return 0
     fi
     say "installing Debian packages: ${missing[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $APT_PACKAGES >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${APT_PACKAGES[@]}" >/dev/null
     # The package enables a registry on all interfaces with its own config; the sandbox runs its own on loopback.
     if [ -d /run/systemd/system ]; then
         systemctl disable --now docker-registry >/dev/null 2>&1 || true
@@ -47,8 +59,8 @@ make_venv() {
     fi
     say "creating $VENV with $($PYTHON --version)"
     [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt 2>&1 | grep -v '^WARNING: Location' || true
+    pip_quiet "$VENV/bin/python" --upgrade pip
+    pip_quiet "$VENV/bin/python" -r requirements/dev.txt
     "$VENV/bin/python" -c 'import ansible, kubernetes, requests, jmespath' 
     echo "$want" > "$stamp"
 }
@@ -58,13 +70,11 @@ link_collections() {
     mkdir -p "$base/ibm_dedicated" "$base/kubernetes"
     ln -sfn ../../.. "$base/ibm_dedicated/registry"
     if [ ! -f "$base/kubernetes/core/MANIFEST.json" ]; then
-        local wheel
+        local wheel="$CACHE/${ANSIBLE_PACKAGE/==/-}-py3-none-any.whl"
         mkdir -p "$CACHE"
-        wheel=$(ls "$CACHE"/ansible-*.whl 2>/dev/null | head -n1 || true)
-        if [ -z "$wheel" ]; then
+        if [ ! -f "$wheel" ]; then
             say "downloading $ANSIBLE_PACKAGE (source of kubernetes.core; Galaxy is not needed)"
-            "$VENV/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps -d "$CACHE" "$ANSIBLE_PACKAGE" 2>&1 | grep -v '^WARNING: Location' || true
-            wheel=$(ls "$CACHE"/ansible-*.whl | head -n1)
+            "$VENV/bin/python" -m pip download --quiet --disable-pip-version-check --no-deps -d "$CACHE" "$ANSIBLE_PACKAGE" >/dev/null
         fi
         "$VENV/bin/python" tools/extract_collection.py "$wheel" kubernetes/core "$base/.."
     fi
