@@ -36,6 +36,7 @@ import threading
 import time
 import urllib.request
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -53,6 +54,7 @@ BIN = Path(sys.executable).parent
 PAGE = os.sysconf("SC_PAGE_SIZE")
 MIB = 1024 * 1024
 
+SCENARIOS = ("procedure", "fanout", "baselines", "floor", "profile", "clusters")
 TARGETS = {
     "fanout_1000_first_s": 10.0,
     "fanout_1000_rerun_s": 3.0,
@@ -186,17 +188,19 @@ class Cluster:
 
     def create_namespaces(self, names):
         existing = self.namespace_names()
-        for name in names:
-            if name not in existing:
-                self.core.create_namespace({"metadata": {"name": name}}, _preload_content=False)
+        todo = [n for n in names if n not in existing]
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda n: self.core.create_namespace({"metadata": {"name": n}}, _preload_content=False), todo))
 
     def delete_namespaces(self, names, wait=60):
-        for name in names:
+        def delete(name):
             try:
                 self.core.delete_namespace(name, _preload_content=False)
             except ApiException as exc:
                 if exc.status != 404:
                     raise
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(delete, names))
         deadline = time.monotonic() + wait
         names = set(names)
         while time.monotonic() < deadline and names & self.namespace_names():
@@ -370,7 +374,7 @@ def scenario_procedure(bench, sandbox, cluster, reps):
     return out, runs
 
 
-def scenario_fanout(bench, sandbox, cluster, sizes, reps, baselines, k8s_loop_reps):
+def scenario_fanout(bench, sandbox, cluster, sizes, reps, baselines, k8s_loop_reps, kubectl_loop_reps):
     print("\n[2] Fan-out: role with pull_secret_pod_enabled: false (namespaces created beforehand, not counted)", flush=True)
     fanout, raw, base = [], {}, {"k8s_loop": [], "kubectl_loop": [], "role": []}
     for size in sizes:
@@ -391,12 +395,13 @@ def scenario_fanout(bench, sandbox, cluster, sizes, reps, baselines, k8s_loop_re
                     base["k8s_loop"].append(bench.k8s_loop(f"{size} ns k8s loop #{rep + 1}", sandbox, [cluster],
                                                            bench.run_dir(f"k8s-{rep}"), f"bench-k8s-{bench.runid}-{rep}", loop_names))
                     cluster.delete_namespaces(loop_names)
-                ctl_names = [f"c{size}-{bench.runid}-{rep}-{i:04d}" for i in range(size)]
-                cluster.create_namespaces(ctl_names)
-                base["kubectl_loop"].append(bench.script(f"{size} ns kubectl loop #{rep + 1}", sandbox, [cluster],
-                                                         bench.run_dir(f"kubectl-{rep}"), f"bench-kubectl-{bench.runid}-{rep}",
-                                                         ctl_names, False))
-                cluster.delete_namespaces(ctl_names)
+                if rep < kubectl_loop_reps:
+                    ctl_names = [f"c{size}-{bench.runid}-{rep}-{i:04d}" for i in range(size)]
+                    cluster.create_namespaces(ctl_names)
+                    base["kubectl_loop"].append(bench.script(f"{size} ns kubectl loop #{rep + 1}", sandbox, [cluster],
+                                                             bench.run_dir(f"kubectl-{rep}"), f"bench-kubectl-{bench.runid}-{rep}",
+                                                             ctl_names, False))
+                    cluster.delete_namespaces(ctl_names)
             cluster.delete_namespaces(names)
         f, r = summary(first), summary(rerun)
         fanout.append({"namespaces": size, "first_run_s": f["wall_s"], "rerun_s": r["wall_s"],
@@ -626,7 +631,7 @@ def print_report(res):
     b = res.get("baselines_100")
     if b:
         if b["k8s_loop"]:
-            row(f"2. 100 ns, k8s loop: ({b['k8s_loop_runs']} run(s))", b["k8s_loop"])
+            row(f"2. 100 ns, k8s loop ({b['k8s_loop_runs']} run(s))", b["k8s_loop"])
         if b["kubectl_loop"]:
             row(f"2. 100 ns, kubectl loop ({b['kubectl_loop_runs']} run(s))", b["kubectl_loop"])
     for c in res.get("clusters", []):
@@ -648,24 +653,38 @@ def print_report(res):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="10 and 100 namespaces, 1 and 5 clusters, the k8s loop once")
+    mode.add_argument("--quick", action="store_true",
+                      help="10 and 100 namespaces, 1 and 5 clusters, 2 repetitions, the k8s loop once, no floor or profile")
     mode.add_argument("--smoke", action="store_true", help="harness check: 1 repetition, 10 namespaces, 1 cluster, no baselines")
     parser.add_argument("--reps", type=int, help="repetitions per measured figure (default 3; 1 with --smoke)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
     parser.add_argument("--out-dir", help="logs of every measured command, junit profiles (default bench/out/<time>-<pid>)")
     parser.add_argument("--no-profile", action="store_true", help="skip the junit profile at 1,000 namespaces")
+    parser.add_argument("--only", help="comma-separated subset of: " + ",".join(SCENARIOS))
+    parser.add_argument("--sizes", help="namespace counts for the fan-out, e.g. 10,100,1000")
+    parser.add_argument("--cluster-counts", help="cluster counts, e.g. 1,5,20")
     args = parser.parse_args(argv)
 
     if args.smoke:
-        mode_name, sizes, cluster_counts, baselines, k8s_reps, floor, profile = "smoke", [10], [1], False, 0, False, None
+        mode_name, sizes, cluster_counts, k8s_reps, kubectl_reps, profile = "smoke", [10], [1], 0, 0, None
+        scenarios = {"procedure", "fanout", "clusters"}
     elif args.quick:
-        mode_name, sizes, cluster_counts, baselines, k8s_reps, floor, profile = "quick", [10, 100], [1, 5], True, 1, True, None
+        mode_name, sizes, cluster_counts, k8s_reps, kubectl_reps, profile = "quick", [10, 100], [1, 5], 1, 2, None
+        scenarios = {"procedure", "fanout", "baselines", "clusters"}
     else:
-        mode_name, sizes, cluster_counts, baselines, k8s_reps, floor, profile = "full", [10, 100, 1000], [1, 5, 20], True, 3, True, 1000
-    if args.no_profile:
+        mode_name, sizes, cluster_counts, k8s_reps, kubectl_reps, profile = "full", [10, 100, 1000], [1, 5, 20], 3, 3, 1000
+        scenarios = set(SCENARIOS)
+    if args.only:
+        scenarios = set(args.only.split(",")) & set(SCENARIOS)
+    if args.sizes:
+        sizes = [int(x) for x in args.sizes.split(",")]
+    if args.cluster_counts:
+        cluster_counts = [int(x) for x in args.cluster_counts.split(",")]
+    if args.no_profile or "profile" not in scenarios:
         profile = None
-    reps = args.reps or (1 if args.smoke else 3)
-    k8s_reps = min(k8s_reps, reps)
+    reps = args.reps or {"smoke": 1, "quick": 2, "full": 3}[mode_name]
+    k8s_reps, kubectl_reps = min(k8s_reps, reps), min(kubectl_reps, reps)
+    baselines = "baselines" in scenarios and 100 in sizes
 
     # SIGTERM/SIGHUP behave like Ctrl-C: unwind through the finally below and stop the sandboxes.
     for sig in (signal.SIGTERM, signal.SIGHUP):
@@ -673,7 +692,8 @@ def main(argv=None):
 
     started = time.perf_counter()
     bench = Bench(args)
-    res = {"mode": mode_name, "reps": reps, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    res = {"mode": mode_name, "reps": reps, "scenarios": sorted(scenarios), "k8s_loop_reps": k8s_reps,
+           "kubectl_loop_reps": kubectl_reps, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
            "machine": {"cpus": os.cpu_count(), "load_start": [round(x, 2) for x in os.getloadavg()],
                        "pythondontwritebytecode": os.environ.get("PYTHONDONTWRITEBYTECODE")},
            "versions": versions(), "targets_definition": TARGETS,
@@ -681,21 +701,26 @@ def main(argv=None):
                                   "/proc/<pid>/task/*/children and /proc/<pid>/statm; max_single_rss_mib is wait4() ru_maxrss",
                       "wall": "median of the repetitions", "tmpdir": "fresh TMPDIR and kubectl --cache-dir per repetition: "
                       "first runs do kubernetes.core discovery cold, re-runs warm",
-                      "k8s_requests": "test server admin counters, reset before each run (kubectl discovery included)",
+                      "k8s_requests": "test server admin counters, reset before each run; the server counts resource "
+                                      "requests only (discovery: /version, /api, /apis are not counted)",
                       "token_api_requests": "IBM admin counters '<service> <METHOD> /api/v1/tokens...' before/after"}}
     raw = {}
     try:
         print(f"ibm_dedicated.registry bench ({mode_name}, {reps} repetition(s)); logs in {bench.outdir}", flush=True)
         main_sb = bench.start_sandbox("main", 1)
         cluster = Cluster(main_sb, 0)
-        res["procedure"], raw["procedure"] = scenario_procedure(bench, main_sb, cluster, reps)
-        res["fanout"], res["baselines_100"], raw["fanout"] = scenario_fanout(bench, main_sb, cluster, sizes, reps, baselines, k8s_reps)
-        if floor:
+        if "procedure" in scenarios:
+            res["procedure"], raw["procedure"] = scenario_procedure(bench, main_sb, cluster, reps)
+        if "fanout" in scenarios:
+            res["fanout"], res["baselines_100"], raw["fanout"] = scenario_fanout(bench, main_sb, cluster, sizes, reps, baselines,
+                                                                                 k8s_reps, kubectl_reps)
+        if "floor" in scenarios:
             res["floor"] = scenario_floor(bench, main_sb, cluster, reps)
         if profile:
             res["profile_1000"] = scenario_profile(bench, main_sb, cluster, profile)
-        multi = bench.start_sandbox("clusters", max(cluster_counts)) if max(cluster_counts) > 1 else main_sb
-        res["clusters"], raw["clusters"] = scenario_clusters(bench, multi, cluster_counts, reps)
+        if "clusters" in scenarios:
+            multi = bench.start_sandbox("clusters", max(cluster_counts)) if max(cluster_counts) > 1 else main_sb
+            res["clusters"], raw["clusters"] = scenario_clusters(bench, multi, cluster_counts, reps)
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the sandboxes", file=sys.stderr, flush=True)
         bench.close()
@@ -703,9 +728,9 @@ def main(argv=None):
     finally:
         bench.close()
 
-    fan = {f["namespaces"]: f for f in res["fanout"]}
-    res["peak_rss_mib"] = fan[max(fan)]["peak_rss_mib"]
-    res["peak_rss_namespaces"] = max(fan)
+    fan = {f["namespaces"]: f for f in res.get("fanout", [])}
+    res["peak_rss_mib"] = fan[max(fan)]["peak_rss_mib"] if fan else None
+    res["peak_rss_namespaces"] = max(fan) if fan else None
     res["machine"]["load_end"] = [round(x, 2) for x in os.getloadavg()]
     res["elapsed_s"] = round(time.perf_counter() - started, 1)
     res["targets"] = targets(res)
