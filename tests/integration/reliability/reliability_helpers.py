@@ -1,0 +1,151 @@
+# Copyright (c) ibm_dedicated.registry contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Shared by the reliability tests: the role play with tuned module timeouts/retries, role variables, the
+registry's tokens, the cluster's fault API, and the consistency check between Secrets and live tokens."""
+
+import base64
+import json
+import ssl
+import urllib.request
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[3]
+PLAYBOOK = ROOT / "playbooks" / "pull_secret.yml"
+SECRET = "ibm-registry-pull"
+TOKENS = "/api/v1/tokens"
+MODULES = ("oauth_token", "org_info", "registry_token", "registry_token_info")
+
+# The seven IBM endpoints the procedure calls: (service, method, path prefix) as the sandbox's faults take them.
+ENDPOINTS = {
+    "info": ("api", "GET", "/v2/info"),
+    "uaa_token": ("uaa", "POST", "/oauth/token"),
+    "organizations": ("api", "GET", "/v2/organizations"),
+    "token_list": ("registry", "GET", TOKENS),
+    "token_create": ("registry", "POST", TOKENS),
+    "token_get": ("registry", "GET", TOKENS + "/"),
+    "iam_token": ("iam", "POST", "/identity/token"),
+}
+
+# The transient faults, as the sandbox injects them. `slow` answers after 3 s; the tests set timeout=2.
+FAULTS = {
+    "500": {"action": "status", "status": 500},
+    "502": {"action": "status", "status": 502},
+    "503": {"action": "status", "status": 503},
+    "429": {"action": "status", "status": 429, "retry_after": 1},
+    "drop": {"action": "drop"},
+    "slow": {"action": "delay", "seconds": 3},
+    "html": {"action": "html", "status": 502},
+    "truncated": {"action": "truncated"},
+}
+
+
+def role_play(timeout=None, retries=None, per_module=None):
+    """playbooks/pull_secret.yml's play, plus module_defaults that tune the IBM modules the role calls.
+
+    The role sets group module_defaults itself; a play's per-module defaults still apply on top of them (that is how a
+    user tunes timeout/retries for the role: it has no variables for them).
+    """
+    defaults = {}
+    for module in MODULES:
+        options = {}
+        if timeout is not None:
+            options["timeout"] = timeout
+        if retries is not None:
+            options["retries"] = retries
+        options.update((per_module or {}).get(module, {}))
+        if options:
+            defaults["ibm_dedicated.registry." + module] = options
+    play = {"name": "Pull secret (reliability suite)", "hosts": "localhost", "connection": "local", "gather_facts": False,
+            "roles": [{"role": "ibm_dedicated.registry.pull_secret"}]}
+    if defaults:
+        play["module_defaults"] = defaults
+    return yaml.safe_dump([play], sort_keys=False)
+
+
+def role_vars(sandbox, name, **overrides):
+    data = yaml.safe_load((sandbox.dir / "vars.yml").read_text())
+    data.update({
+        "pull_secret_namespaces": [f"rel-{name}".replace("_", "-")],
+        "pull_secret_create_namespaces": True,
+        "pull_secret_token_description": f"rel-{name}",
+        "pull_secret_pod_enabled": False,
+        "pull_secret_pod_wait_timeout": 60,
+    })
+    data.update(overrides)
+    return data
+
+
+def tokens(sandbox, description):
+    return [t for t in sandbox.admin.state()["tokens"] if t["description"] == description]
+
+
+def live(sandbox, description):
+    return [t for t in tokens(sandbox, description) if not t["revoked"]]
+
+
+def add_faults(sandbox, names, fault, count=None):
+    """Inject ``fault`` on each endpoint of ``names`` (more specific paths first, as the sandbox takes the first match)."""
+    for name in sorted(names, key=lambda n: -len(ENDPOINTS[n][2])):
+        service, method, path = ENDPOINTS[name]
+        spec = dict(service=service, method=method, path=path, **fault)
+        if count is not None:
+            spec["count"] = count
+        sandbox.admin.add_fault(**spec)
+
+
+def jwt_claims(token):
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def secret_token(secret, registry_host):
+    """The registry token inside a Secret's .dockerconfigjson."""
+    document = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
+    return document["auths"][registry_host]["password"]
+
+
+def assert_consistent(sandbox, kube, v):
+    """At most one live token with the description, and every Secret of ours holds a live token (by value and annotation)."""
+    description = v["pull_secret_token_description"]
+    alive = {t["id"] for t in live(sandbox, description)}
+    assert len(alive) <= 1, f"{len(alive)} live tokens described {description}: {alive}"
+    for ns in v["pull_secret_namespaces"]:
+        secret = kube.secret(ns, v.get("pull_secret_name", SECRET))
+        if secret is None:
+            continue
+        tid = jwt_claims(secret_token(secret, sandbox["registry_host"]))["jti"]
+        assert tid in alive, f"Secret {ns}/{SECRET} holds token {tid}, which is not live ({alive})"
+        assert secret["metadata"]["annotations"]["registry.ibm-dedicated.io/token-id"] == tid
+    return alive
+
+
+class KubeAdmin:
+    """The test server's admin API of one cluster (faults, config, counters)."""
+
+    def __init__(self, sandbox, index=0):
+        self.url = sandbox["clusters"][index]["admin_url"].rstrip("/")
+        self.tls = ssl.create_default_context(cafile=sandbox["ca_path"])
+
+    def call(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{self.url}/{path}", data=data, method=method,
+                                         headers={"Content-Type": "application/json"} if data else {})
+        with urllib.request.urlopen(request, context=self.tls, timeout=10) as answer:
+            return json.loads(answer.read() or b"null")
+
+    def fault(self, **spec):
+        return self.call("POST", "faults", spec)
+
+    def clear(self):
+        return self.call("DELETE", "faults")
+
+    def state(self):
+        return self.call("GET", "state")
+
+
+def failure_text(result):
+    """What the user sees of a failed run: the [ERROR] blocks and task failure lines."""
+    return result.output
