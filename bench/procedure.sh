@@ -17,6 +17,8 @@
 #       kubectl create secret generic --type=kubernetes.io/dockerconfigjson --from-file=... --dry-run=client -o yaml
 #       | kubectl apply -f -      (deviation: --docker-password would put the token on a command line)
 #   kubectl apply -f mypod.yaml, then kubectl wait --for=condition=Ready
+#       (mypod.yaml says imagePullPolicy: Always, as the role's Pod does: otherwise a node that already has
+#       the image would not pull, and nothing would be proven)
 #
 # No secret ever appears on a command line: curl reads headers and form fields from files
 # (-H @file, --data-urlencode name@file), jq reads the token with --rawfile, kubectl reads the
@@ -89,6 +91,7 @@ spec:
   containers:
     - name: hello
       image: $registry_host/$(cfg .pod_image)
+      imagePullPolicy: Always
   imagePullSecrets:
     - name: $secret_name
 EOF

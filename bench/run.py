@@ -456,31 +456,90 @@ def scenario_clusters(bench, sandbox, counts, reps, namespaces=10, forks=10):
     return out, raw
 
 
-def scenario_floor(bench, sandbox, cluster, reps):
-    """The ingredients of the physical floor: ansible-playbook start-up, one module process, one request."""
-    print("\n[floor] ansible-playbook start-up, one kubernetes.core module, one API request", flush=True)
-    plays = {
-        "debug": "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n    - ansible.builtin.debug: {msg: hi}\n",
-        "k8s_info": ("- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
-                     "    - kubernetes.core.k8s_info: {kind: Namespace, name: default, kubeconfig: '%s', context: '%s'}\n"
-                     % (sandbox["kubeconfig"], cluster.context)),
-        "k8s_info_x5": ("- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n" + (
-                        "    - kubernetes.core.k8s_info: {kind: Namespace, name: default, kubeconfig: '%s', context: '%s'}\n"
-                        % (sandbox["kubeconfig"], cluster.context)) * 5),
-    }
+PLAY_HEAD = "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
+IBM_PLAY = PLAY_HEAD + """\
+    - ibm_dedicated.registry.oauth_token: &ibm
+        api_endpoint: "{{ pull_secret_api_endpoint }}"
+        registry_endpoint: "{{ pull_secret_registry_endpoint }}"
+        ca_path: "{{ pull_secret_ca_path }}"
+        username: "{{ pull_secret_username }}"
+        password: "{{ pull_secret_password }}"
+      register: login
+      no_log: true
+    - ibm_dedicated.registry.org_info:
+        api_endpoint: "{{ pull_secret_api_endpoint }}"
+        ca_path: "{{ pull_secret_ca_path }}"
+        name: "{{ pull_secret_org }}"
+        oauth_token: "{{ login.authorization }}"
+      register: org
+    - ibm_dedicated.registry.registry_token:
+        api_endpoint: "{{ pull_secret_api_endpoint }}"
+        registry_endpoint: "{{ pull_secret_registry_endpoint }}"
+        ca_path: "{{ pull_secret_ca_path }}"
+        org_guid: "{{ org.guid }}"
+        oauth_token: "{{ login.authorization }}"
+        description: bench-floor
+        permanent: true
+      no_log: true
+"""
+K8S_PLAY = PLAY_HEAD + """\
+    - kubernetes.core.k8s_info:
+        kubeconfig: "{{ pull_secret_kubeconfig }}"
+        context: "{{ pull_secret_context }}"
+        kind: Secret
+        field_selectors: ["metadata.name={{ floor_secret }}"]
+      register: existing
+    - kubernetes.core.k8s:
+        kubeconfig: "{{ pull_secret_kubeconfig }}"
+        context: "{{ pull_secret_context }}"
+        state: present
+        definition: >-
+          {%- set out = [] -%}
+          {%- for ns in floor_namespaces -%}
+          {%-   set _ = out.append({'apiVersion': 'v1', 'kind': 'Secret', 'type': 'kubernetes.io/dockerconfigjson',
+                  'metadata': {'name': floor_secret, 'namespace': ns}, 'data': {'.dockerconfigjson': floor_data}}) -%}
+          {%- endfor -%}
+          {{ out }}
+      no_log: true
+"""
+
+
+def scenario_floor(bench, sandbox, cluster, reps, size):
+    """The ingredients of the physical floor: ansible-playbook start-up, one module process, one request, and what
+    kubernetes.core alone needs to list and write ``size`` Secrets (two tasks, no role around them)."""
+    print("\n[floor] ansible-playbook start-up, one kubernetes.core module, one API request, bare kubernetes.core at"
+          f" {size} namespaces", flush=True)
+    info = "    - kubernetes.core.k8s_info: {kind: Namespace, name: default, kubeconfig: '%s', context: '%s'}\n" % (
+        sandbox["kubeconfig"], cluster.context)
+    plays = {"debug": PLAY_HEAD + "    - ansible.builtin.debug: {msg: hi}\n", "k8s_info": PLAY_HEAD + info,
+             "k8s_info_x5": PLAY_HEAD + info * 5, "ibm_3_modules": IBM_PLAY}
     out = {}
     rd = bench.run_dir("floor")
+    vars_path = bench.private_file("floor-vars.json", bench.base_vars(sandbox))
     for name, text in plays.items():
         path = bench.private_file(f"floor-{name}.yml", text)
-        runs = [bench.measure(f"floor {name} #{i + 1}", [BIN / "ansible-playbook", path], bench.ansible_env(rd), sandbox, [cluster])
-                for i in range(reps)]
+        runs = [bench.measure(f"floor {name} #{i + 1}", [BIN / "ansible-playbook", path, "-e", "@" + str(vars_path)],
+                              bench.ansible_env(rd), sandbox, [cluster]) for i in range(reps)]
         out[name + "_s"] = med(runs)
     out["playbook_startup_s"] = out["debug_s"]
     out["module_task_s"] = round((out["k8s_info_x5_s"] - out["k8s_info_s"]) / 4, 3)
 
+    # kubernetes.core alone: one k8s_info list + one k8s task with a definition list (GET + POST per Secret).
+    names = [f"floor-{bench.runid}-{i:04d}" for i in range(size)]
+    cluster.create_namespaces(names)
+    path = bench.private_file("floor-k8s.yml", K8S_PLAY)
+    runs = []
+    for i in range(reps):
+        data = {**bench.base_vars(sandbox), "floor_namespaces": names, "floor_secret": f"floor-{i}", "floor_data": "e30="}
+        extra = bench.private_file(f"floor-k8s-vars-{i}.json", data)
+        runs.append(bench.measure(f"floor k8s list+write {size} #{i + 1}", [BIN / "ansible-playbook", path, "-e", "@" + str(extra)],
+                                  bench.ansible_env(bench.run_dir(f"floor-k8s-{i}")), sandbox, [cluster]))
+    out["k8s_list_write_namespaces"] = size
+    out["k8s_list_write_s"] = med(runs)
+    out["k8s_list_write_peak_rss_mib"] = round(max(r["peak_tree_rss_mib"] for r in runs), 1)
+
     # Cost of one request, from one keep-alive client in this process (no module start-up): reads and writes.
-    scratch = f"floor-{bench.runid}"
-    cluster.create_namespaces([scratch])
+    scratch = names[0]
     api = cluster.core
     started = time.perf_counter()
     for i in range(200):
@@ -491,9 +550,10 @@ def scenario_floor(bench, sandbox, cluster, reps):
     for i in range(200):
         api.read_namespaced_secret(f"s{i}", scratch, _preload_content=False)
     out["read_ms"] = round((time.perf_counter() - started) / 200 * 1000, 2)
-    cluster.delete_namespaces([scratch])
+    cluster.delete_namespaces(names)
     print(f"    playbook start-up {out['playbook_startup_s']:.2f} s, +1 k8s module task {out['module_task_s']:.2f} s,"
-          f" write {out['write_ms']:.1f} ms, read {out['read_ms']:.1f} ms", flush=True)
+          f" 3 IBM modules {out['ibm_3_modules_s'] - out['debug_s']:.2f} s, write {out['write_ms']:.1f} ms, read {out['read_ms']:.1f} ms,"
+          f" bare kubernetes.core list+write of {size} Secrets {out['k8s_list_write_s']:.2f} s", flush=True)
     return out
 
 
@@ -640,7 +700,10 @@ def print_report(res):
     f = res.get("floor")
     if f:
         print(f"\nfloor: ansible-playbook start-up {f['playbook_startup_s']:.2f} s; each extra kubernetes.core task"
-              f" {f['module_task_s']:.2f} s; one API write {f['write_ms']:.1f} ms, read {f['read_ms']:.1f} ms (keep-alive client)")
+              f" {f['module_task_s']:.2f} s; the 3 IBM module tasks {f['ibm_3_modules_s'] - f['debug_s']:.2f} s;"
+              f" one API write {f['write_ms']:.1f} ms, read {f['read_ms']:.1f} ms (keep-alive client);"
+              f" bare kubernetes.core (k8s_info list + one k8s task) for {f['k8s_list_write_namespaces']} Secrets"
+              f" {f['k8s_list_write_s']:.2f} s")
     print(f"\npeak RSS: sum over the measured process tree, sampled every 50 ms from /proc; peak_rss_mib = {res.get('peak_rss_mib')}")
     if p:
         print("note: " + p["note"])
@@ -686,8 +749,8 @@ def main(argv=None):
     k8s_reps, kubectl_reps = min(k8s_reps, reps), min(kubectl_reps, reps)
     baselines = "baselines" in scenarios and 100 in sizes
 
-    # SIGTERM/SIGHUP behave like Ctrl-C: unwind through the finally below and stop the sandboxes.
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    # SIGTERM/SIGHUP behave like Ctrl-C (and Ctrl-C works even when started in the background, where SIGINT is ignored): unwind through the finally below and stop the sandboxes.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.default_int_handler)
 
     started = time.perf_counter()
@@ -715,7 +778,7 @@ def main(argv=None):
             res["fanout"], res["baselines_100"], raw["fanout"] = scenario_fanout(bench, main_sb, cluster, sizes, reps, baselines,
                                                                                  k8s_reps, kubectl_reps)
         if "floor" in scenarios:
-            res["floor"] = scenario_floor(bench, main_sb, cluster, reps)
+            res["floor"] = scenario_floor(bench, main_sb, cluster, reps, max(sizes))
         if profile:
             res["profile_1000"] = scenario_profile(bench, main_sb, cluster, profile)
         if "clusters" in scenarios:
@@ -723,7 +786,6 @@ def main(argv=None):
             res["clusters"], raw["clusters"] = scenario_clusters(bench, multi, cluster_counts, reps)
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the sandboxes", file=sys.stderr, flush=True)
-        bench.close()
         return 130
     finally:
         bench.close()
