@@ -713,6 +713,52 @@ def print_report(res):
     print("=" * 100, flush=True)
 
 
+def markdown(res):
+    """The figures of a results.json as Markdown tables (for docs/performance.md)."""
+    v, m = res["versions"], res["machine"]
+    lines = [(f"{m['cpus']} cores, load {m['load_start']} at start, {m.get('load_end')} at the end; Python {v['python']},"
+             f" ansible-core {v['ansible_core']}, kubernetes.core {v['kubernetes_core']}, kubectl {v['kubectl']},"
+             f" skopeo {v['skopeo']}; mode {res['mode']}, median of {res['reps']} run(s)"
+             f" (k8s loop: {res.get('k8s_loop_reps')}, kubectl loop: {res.get('kubectl_loop_reps')}); {res['started']}."), "",
+             "| scenario | wall s (median) | runs s | k8s reads | k8s writes | token API requests | tokens minted | peak tree RSS MiB |",
+             "|---|---:|---|---:|---:|---:|---:|---:|"]
+
+    def row(name, s):
+        if s:
+            runs = ", ".join(f"{x:.2f}" for x in s["runs_s"])
+            lines.append(f"| {name} | {s['wall_s']:.2f} | {runs} | {s['k8s_reads']} | {s['k8s_writes']} | {s['token_api_requests']} |"
+                         f" {s['tokens_minted']} | {s['peak_tree_rss_mib']:.0f} |")
+    p = res.get("procedure")
+    if p:
+        row("1. role, first run (token + Secret + Pod Ready)", p["role_first"])
+        row("1. role, unchanged re-run", p["role_rerun"])
+        row("1. script: curl + kubectl", p["script_first"])
+        row("1. script run again (mints a 2nd token)", p["script_rerun"])
+    for f in res.get("fanout", []):
+        row(f"2. {f['namespaces']:,} namespaces, role first run", f["first"])
+        row(f"2. {f['namespaces']:,} namespaces, role unchanged re-run", f["rerun"])
+    b = res.get("baselines_100")
+    if b:
+        row(f"2. 100 namespaces, kubernetes.core.k8s `loop:` ({b['k8s_loop_runs']} run(s))", b["k8s_loop"])
+        row(f"2. 100 namespaces, kubectl loop ({b['kubectl_loop_runs']} run(s))", b["kubectl_loop"])
+    for c in res.get("clusters", []):
+        runs = ", ".join(f"{x:.2f}" for x in c["runs_s"])
+        lines.append(f"| 3. {c['clusters']} cluster(s) × 10 namespaces, first run | {c['wall_s']:.2f} | {runs} | {c['k8s_reads']} |"
+                     f" {c['k8s_writes']} | {c['token_api_requests']} | {c['tokens_minted']} | {c['peak_rss_mib']:.0f} |")
+    lines += ["", "| target | measured | |", "|---|---|---|"]
+    lines += [f"| {name} | {value} | {mark} |" for name, value, mark in res["targets"]]
+    f = res.get("floor")
+    if f and "ibm_3_modules_s" in f:
+        lines += ["", "| floor ingredient | measured |", "|---|---:|",
+                  f"| `ansible-playbook` start-up (one `debug` task) | {f['playbook_startup_s']:.2f} s |",
+                  f"| one more kubernetes.core task (module process) | {f['module_task_s']:.2f} s |",
+                  f"| the 3 IBM module tasks (login, org, token) above start-up | {f['ibm_3_modules_s'] - f['debug_s']:.2f} s |",
+                  f"| one Secret write / read, keep-alive client | {f['write_ms']:.1f} / {f['read_ms']:.1f} ms |",
+                  (f"| bare kubernetes.core: `k8s_info` list + one `k8s` task, {f['k8s_list_write_namespaces']:,} Secrets |"
+                  f" {f['k8s_list_write_s']:.2f} s |")]
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     mode = parser.add_mutually_exclusive_group()
@@ -723,10 +769,14 @@ def main(argv=None):
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
     parser.add_argument("--out-dir", help="logs of every measured command, junit profiles (default bench/out/<time>-<pid>)")
     parser.add_argument("--no-profile", action="store_true", help="skip the junit profile at 1,000 namespaces")
+    parser.add_argument("--markdown", metavar="RESULTS", help="print the figures of an existing results.json as Markdown; measure nothing")
     parser.add_argument("--only", help="comma-separated subset of: " + ",".join(SCENARIOS))
     parser.add_argument("--sizes", help="namespace counts for the fan-out, e.g. 10,100,1000")
     parser.add_argument("--cluster-counts", help="cluster counts, e.g. 1,5,20")
     args = parser.parse_args(argv)
+    if args.markdown:
+        print(markdown(json.loads(Path(args.markdown).read_text())))
+        return 0
 
     if args.smoke:
         mode_name, sizes, cluster_counts, k8s_reps, kubectl_reps, profile = "smoke", [10], [1], 0, 0, None

@@ -37,6 +37,9 @@ def test_bench_smoke_writes_every_key(tmp_path):
     assert isinstance(res["peak_rss_mib"], float) and res["peak_rss_mib"] > 0
     assert {"python", "ansible_core", "kubernetes_core", "kubectl", "skopeo"} <= res["versions"].keys()
     assert res["machine"]["cpus"] >= 1 and len(res["machine"]["load_start"]) == 3
+    rendered = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--markdown", str(output)],
+                              cwd=str(ROOT), env=env, capture_output=True, text=True, timeout=60, check=True).stdout
+    assert "| 2. 10 namespaces, role first run |" in rendered
     # Every measured command ran to completion: the harness measured the role, not a failure.
     runs = [r for group in res["raw"]["procedure"].values() for r in group]
     runs += [r for group in res["raw"]["fanout"]["10"].values() for r in group] + res["raw"]["clusters"]["1"]
