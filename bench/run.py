@@ -608,7 +608,10 @@ def versions():
         kubectl = json.loads(kubectl)["clientVersion"]["gitVersion"]
     except (TypeError, ValueError, KeyError):
         pass
+    dirty = cmd(["git", "-C", str(ROOT), "status", "--porcelain", "--", "roles", "playbooks", "plugins"])
     return {
+        "git_commit": cmd(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"]),
+        "role_uncommitted_changes": bool(dirty),
         "python": platform.python_version(), "ansible_core": ansible_core,
         "kubernetes_core": json.loads(manifest.read_text())["collection_info"]["version"] if manifest.exists() else None,
         "kubectl": kubectl, "skopeo": (cmd(["skopeo", "--version"]) or "").replace("skopeo version ", ""),
