@@ -49,8 +49,6 @@ def test_transient_kube_write_faults_are_survived(clean_sandbox, cluster, figure
     figures(runs=2 if setup == "tampered" else 1, faults_injected=1, retries=1, failures=0)
 
 
-@pytest.mark.xfail(strict=True, reason="role: kubernetes.core does not retry a 5xx on create/list; the role's k8s/k8s_info tasks "
-                                       "need `retries`/`until` on transient API errors (500/503/429)")
 @pytest.mark.parametrize("verb, resource, status", [("create", "secrets", 500), ("list", "secrets", 503)])
 def test_transient_kube_create_and_list_faults_are_retried(clean_sandbox, cluster, verb, resource, status):
     kube, admin = cluster
@@ -86,8 +84,6 @@ def test_restricted_context_fails_before_minting(clean_sandbox, cluster):
     assert cluster[0].namespace(v["pull_secret_namespaces"][0]) is None
 
 
-@pytest.mark.xfail(strict=True, reason="role: a 403 surfaces as kubernetes.core's raw ApiException dump; the role should report "
-                                       "'context X may not <verb> <resource> in <namespace|all namespaces>' and what permission to grant")
 def test_restricted_context_message_is_clear(clean_sandbox, cluster):
     context = clean_sandbox["clusters"][0]["restricted_context"]
     v = role_vars(clean_sandbox, "k403m", pull_secret_context=context)

@@ -57,8 +57,6 @@ def test_wrong_cluster_token_fails_before_minting(clean_sandbox, wrong_token_kub
     assert tokens(sandbox, v["pull_secret_token_description"]) == []
 
 
-@pytest.mark.xfail(strict=True, reason="role: kubernetes.core's 401 is a raw exception dump (HTTP headers, Python traceback); "
-                                       "the role should catch it and say which context/kubeconfig was rejected and what to fix")
 def test_wrong_cluster_token_message_is_clear(clean_sandbox, wrong_token_kubeconfig):
     sandbox = clean_sandbox
     v = role_vars(sandbox, "k401m", pull_secret_kubeconfig=wrong_token_kubeconfig)
