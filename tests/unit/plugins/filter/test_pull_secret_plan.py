@@ -6,7 +6,9 @@ OURS = {"app.kubernetes.io/managed-by": "ibm_dedicated.registry"}
 NOTES = {"registry.ibm-dedicated.io/token-id": "t1"}
 
 
-def secret(namespace, labels=OURS, kind="kubernetes.io/dockerconfigjson", data="ZG9j", annotations=NOTES):
+def secret(namespace, labels="ours", kind="kubernetes.io/dockerconfigjson", data="ZG9j", annotations=None):
+    labels = dict(OURS) if labels == "ours" else labels
+    annotations = dict(NOTES) if annotations is None else annotations
     return {"metadata": {"namespace": namespace, "labels": labels, "annotations": annotations}, "type": kind, "data": {".dockerconfigjson": data}}
 
 
