@@ -8,13 +8,13 @@ import base64
 import json
 import ssl
 import urllib.request
-from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[3]
-PLAYBOOK = ROOT / "playbooks" / "pull_secret.yml"
-SECRET = "ibm-registry-pull"
+from role_helpers import PLAYBOOK, ROOT, SECRET, jwt_claims, live_tokens  # noqa: F401 (PLAYBOOK, ROOT: re-exported to the suite)
+from role_helpers import role_vars as shared_role_vars
+from role_helpers import tokens as shared_tokens
+
 TOKENS = "/api/v1/tokens"
 MODULES = ("oauth_token", "org_info", "registry_token", "registry_token_info")
 
@@ -66,24 +66,13 @@ def role_play(timeout=None, retries=None, per_module=None):
 
 
 def role_vars(sandbox, name, **overrides):
-    data = yaml.safe_load((sandbox.dir / "vars.yml").read_text())
-    data.update({
-        "pull_secret_namespaces": [f"rel-{name}".replace("_", "-")],
-        "pull_secret_create_namespaces": True,
-        "pull_secret_token_description": f"rel-{name}",
-        "pull_secret_pod_enabled": False,
-        "pull_secret_pod_wait_timeout": 60,
-    })
-    data.update(overrides)
-    return data
+    """Names of the reliability suite's own (rel-*), and no Pod unless a test asks for it: faults are on the IBM side."""
+    return shared_role_vars(sandbox, f"rel-{name}", namespace_suffix="", description_prefix="",
+                            **{"pull_secret_pod_enabled": False, **overrides})
 
 
-def tokens(sandbox, description):
-    return [t for t in sandbox.admin.state()["tokens"] if t["description"] == description]
-
-
-def live(sandbox, description):
-    return [t for t in tokens(sandbox, description) if not t["revoked"]]
+tokens = shared_tokens
+live = live_tokens
 
 
 def add_faults(sandbox, names, fault, count=None):
@@ -94,11 +83,6 @@ def add_faults(sandbox, names, fault, count=None):
         if count is not None:
             spec["count"] = count
         sandbox.admin.add_fault(**spec)
-
-
-def jwt_claims(token):
-    payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
 def secret_token(secret, registry_host):

@@ -14,10 +14,10 @@ import time
 
 import pytest
 import yaml
-from reliability_helpers import PLAYBOOK, tokens
 
 from kube import Kube
 from playbook import run_playbook
+from reliability_helpers import PLAYBOOK, tokens
 
 
 def _expired_jwt():

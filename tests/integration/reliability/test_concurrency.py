@@ -5,10 +5,9 @@
 
 from concurrent.futures import ThreadPoolExecutor
 
-from reliability_helpers import PLAYBOOK, TOKENS, assert_consistent, live, role_vars, tokens
-
 from kube import Kube
 from playbook import run_playbook
+from reliability_helpers import PLAYBOOK, TOKENS, assert_consistent, live, role_vars, tokens
 
 
 def test_two_concurrent_runs_then_the_next_run_converges(clean_sandbox, figures):

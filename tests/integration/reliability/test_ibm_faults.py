@@ -18,6 +18,9 @@ import json
 
 import pytest
 import yaml
+
+from kube import Kube
+from playbook import run_playbook
 from reliability_helpers import (
     ENDPOINTS,
     FAULTS,
@@ -30,9 +33,6 @@ from reliability_helpers import (
     role_vars,
     tokens,
 )
-
-from kube import Kube
-from playbook import run_playbook
 
 CREATE_FLOW = ["info", "uaa_token", "organizations", "token_list", "token_create"]
 REUSE_FLOW = ["iam_token", "organizations", "token_list", "token_get"]

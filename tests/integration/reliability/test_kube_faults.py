@@ -6,10 +6,10 @@
 import base64
 
 import pytest
-from reliability_helpers import PLAYBOOK, SECRET, KubeAdmin, assert_consistent, role_vars, tokens
 
 from kube import Kube
 from playbook import run_playbook
+from reliability_helpers import PLAYBOOK, SECRET, KubeAdmin, assert_consistent, role_vars, tokens
 
 
 @pytest.fixture

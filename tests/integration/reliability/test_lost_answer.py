@@ -5,10 +5,9 @@
 
 import time
 
-from reliability_helpers import SECRET, TOKENS, assert_consistent, live, role_play, role_vars, tokens
-
 from kube import Kube
 from playbook import run_playbook
+from reliability_helpers import SECRET, TOKENS, assert_consistent, live, role_play, role_vars, tokens
 
 
 def _posts(sandbox):

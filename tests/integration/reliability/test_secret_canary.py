@@ -19,10 +19,9 @@ import threading
 import time
 from pathlib import Path
 
-from reliability_helpers import ROOT, SECRET, jwt_claims, role_vars
-
 from kube import Kube
 from playbook import run_playbook
+from reliability_helpers import ROOT, SECRET, jwt_claims, role_vars
 
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 FORBIDDEN_CHILDREN = {"bx", "ibmcloud", "kubectl", "curl", "cf"}

@@ -11,10 +11,9 @@ Runs without the verification Pod, on two namespaces. Not marked slow: it runs i
 import os
 import time
 
-from reliability_helpers import assert_consistent, live, role_play, role_vars
-
 from kube import Kube
 from playbook import run_playbook
+from reliability_helpers import assert_consistent, live, role_play, role_vars
 
 RUNS = int(os.environ.get("RELIABILITY_SOAK_RUNS", "50"))
 # One fault rule per kind, each at 5 %: about 20 % of all IBM requests get a transient fault.

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from reliability_helpers import PLAYBOOK, SECRET, role_vars, tokens
 
 from kube import Kube
 from playbook import run_playbook
+from reliability_helpers import PLAYBOOK, SECRET, role_vars, tokens
 
 NO_CA_ENV = {"IBMCLOUD_DEDICATED_CA_PATH": "", "REQUESTS_CA_BUNDLE": "", "CURL_CA_BUNDLE": "", "SSL_CERT_FILE": ""}
 

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_pull_secret import SECRET, all_tokens, dockerconfig, is_ready, jwt_claims, live_tokens, role_vars
 
 from ibm_sandbox.client import Sandbox, run_sandboxctl
 from kube import Kube
 from playbook import run_playbook
+from role_helpers import SECRET, dockerconfig, is_ready, jwt_claims, live_tokens, role_vars
+from role_helpers import tokens as all_tokens
 
 ROOT = Path(__file__).resolve().parents[3]
 PULL_SECRET = ROOT / "playbooks" / "pull_secret.yml"

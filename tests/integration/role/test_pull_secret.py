@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
@@ -18,51 +17,13 @@ import yaml
 from ibm_sandbox.client import Sandbox, run_sandboxctl
 from kube import Kube
 from playbook import run_playbook
-
-ROOT = Path(__file__).resolve().parents[3]
-PLAYBOOK = ROOT / "playbooks" / "pull_secret.yml"
-SECRET = "ibm-registry-pull"
-POD = "ibm-registry-pull-check"
-MANAGED = {"app.kubernetes.io/managed-by": "ibm_dedicated.registry"}
+from role_helpers import MANAGED, PLAYBOOK, POD, SECRET, dockerconfig, is_ready, jwt_claims, live_tokens, role_vars
+from role_helpers import tokens as all_tokens
 
 
 @pytest.fixture(scope="module")
 def kube(sandbox):
     return Kube(sandbox)
-
-
-def role_vars(sandbox, name, **overrides):
-    """The sandbox's vars.yml, with namespaces and a token description of this test's own."""
-    data = yaml.safe_load((sandbox.dir / "vars.yml").read_text())
-    data.update({
-        "pull_secret_namespaces": [f"{name}-a"],
-        "pull_secret_create_namespaces": True,
-        "pull_secret_token_description": f"test-{name}",
-        "pull_secret_pod_wait_timeout": 60,
-    })
-    data.update(overrides)
-    return data
-
-
-def live_tokens(sandbox, description):
-    return [t for t in sandbox.admin.state()["tokens"] if t["description"] == description and not t["revoked"]]
-
-
-def all_tokens(sandbox, description):
-    return [t for t in sandbox.admin.state()["tokens"] if t["description"] == description]
-
-
-def dockerconfig(secret):
-    return json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
-
-
-def jwt_claims(token):
-    payload = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-
-
-def is_ready(pod):
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in (pod["status"]["conditions"] or []))
 
 
 def test_full_run_then_idempotent(sandbox, kube):
