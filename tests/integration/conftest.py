@@ -5,7 +5,9 @@ add_fault(...), clear_faults(), passcode(user), config(...), revoke(id)), `sandb
 `sandbox.ctl(*args)` (runs sandboxctl against this sandbox).
 """
 
+import ssl
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sandbox"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # playbook.py, kube.py: shared by every integration test
 
 from ibm_sandbox.client import Sandbox, run_sandboxctl
+from ibm_sandbox.ibm.store import DEFAULT_CONFIG
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +36,18 @@ def clean_sandbox(sandbox):
     """The session sandbox with tokens, request counts, faults and config changes forgotten."""
     sandbox.admin.reset()
     return sandbox
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_faults(request):
+    """Tests share their worker's sandbox: whatever faults or behaviour switches a test sets are gone after it,
+    even when it fails half-way, so the next test (of any suite) starts from a healthy sandbox. Tokens stay."""
+    yield
+    if "sandbox" not in request.fixturenames:
+        return
+    box = request.getfixturevalue("sandbox")
+    box.admin.clear_faults()
+    box.admin.config(**DEFAULT_CONFIG)
+    tls = ssl.create_default_context(cafile=box["ca_path"])
+    for cluster in box["clusters"]:
+        urllib.request.urlopen(urllib.request.Request(cluster["admin_url"].rstrip("/") + "/faults", method="DELETE"), context=tls, timeout=10).close()
