@@ -122,6 +122,20 @@ def test_user_not_in_org_fails(sandbox, kube):
     assert kube.namespace(v["pull_secret_namespaces"][0]) is None
 
 
+def test_one_time_passcode_is_used_once(sandbox, kube):
+    """The modules log in by themselves, except with a single-use passcode: then the role logs in once and hands the
+    UAA token on (a second use of the passcode would be refused, failing the run)."""
+    user = sandbox["users"][0]["username"]
+    passcode = sandbox.admin.passcode(user)
+    v = role_vars(sandbox, "passcode", pull_secret_username="", pull_secret_password="", pull_secret_passcode=passcode,
+                  pull_secret_pod_enabled=False)
+    result = run_playbook(PLAYBOOK, v, verbosity=3)
+    assert result.rc == 0, result
+    assert len(live_tokens(sandbox, v["pull_secret_token_description"])) == 1
+    assert kube.secret(v["pull_secret_namespaces"][0], SECRET) is not None
+    assert passcode not in result.output
+
+
 def test_foreign_secret_is_not_overwritten(sandbox, kube):
     v = role_vars(sandbox, "foreign")
     ns = v["pull_secret_namespaces"][0]
