@@ -27,14 +27,12 @@ import platform
 import re
 import shutil
 import signal
-import ssl
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -168,20 +166,14 @@ class Cluster:
         from kubernetes import client, config
         info = sandbox["clusters"][index]
         self.name, self.context = info["name"], info["context"]
-        self.admin_url = info["admin_url"].rstrip("/")
-        self.tls = ssl.create_default_context(cafile=sandbox["ca_path"])
+        self.admin = sandbox.cluster_admin(index)
         self.core = client.CoreV1Api(config.new_client_from_config(config_file=sandbox["kubeconfig"], context=self.context))
 
-    def _admin(self, method, path):
-        request = urllib.request.Request(f"{self.admin_url}/{path}", method=method)
-        with urllib.request.urlopen(request, context=self.tls, timeout=30) as answer:
-            return json.loads(answer.read() or b"null")
-
     def requests(self):
-        return self._admin("GET", "state")["requests"]
+        return self.admin.state()["requests"]
 
     def reset(self):
-        self._admin("POST", "reset")
+        self.admin.reset()
 
     def namespace_names(self):
         return {n["metadata"]["name"] for n in json.loads(self.core.list_namespace(_preload_content=False).data)["items"]}
@@ -460,26 +452,13 @@ def scenario_clusters(bench, sandbox, counts, reps, namespaces=10, forks=10):
 
 PLAY_HEAD = "- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n"
 IBM_PLAY = PLAY_HEAD + """\
-    - ibm_dedicated.registry.oauth_token: &ibm
+    - ibm_dedicated.registry.registry_token:
         api_endpoint: "{{ pull_secret_api_endpoint }}"
         registry_endpoint: "{{ pull_secret_registry_endpoint }}"
         ca_path: "{{ pull_secret_ca_path }}"
         username: "{{ pull_secret_username }}"
         password: "{{ pull_secret_password }}"
-      register: login
-      no_log: true
-    - ibm_dedicated.registry.org_info:
-        api_endpoint: "{{ pull_secret_api_endpoint }}"
-        ca_path: "{{ pull_secret_ca_path }}"
-        name: "{{ pull_secret_org }}"
-        oauth_token: "{{ login.authorization }}"
-      register: org
-    - ibm_dedicated.registry.registry_token:
-        api_endpoint: "{{ pull_secret_api_endpoint }}"
-        registry_endpoint: "{{ pull_secret_registry_endpoint }}"
-        ca_path: "{{ pull_secret_ca_path }}"
-        org_guid: "{{ org.guid }}"
-        oauth_token: "{{ login.authorization }}"
+        org: "{{ pull_secret_org }}"
         description: bench-floor
         permanent: true
       no_log: true
@@ -514,7 +493,7 @@ def scenario_floor(bench, sandbox, cluster, reps, size):
     info = "    - kubernetes.core.k8s_info: {kind: Namespace, name: default, kubeconfig: '%s', context: '%s'}\n" % (
         sandbox["kubeconfig"], cluster.context)
     plays = {"debug": PLAY_HEAD + "    - ansible.builtin.debug: {msg: hi}\n", "k8s_info": PLAY_HEAD + info,
-             "k8s_info_x5": PLAY_HEAD + info * 5, "ibm_3_modules": IBM_PLAY}
+             "k8s_info_x5": PLAY_HEAD + info * 5, "ibm_module": IBM_PLAY}
     out = {}
     rd = bench.run_dir("floor")
     vars_path = bench.private_file("floor-vars.json", bench.base_vars(sandbox))
@@ -554,7 +533,7 @@ def scenario_floor(bench, sandbox, cluster, reps, size):
     out["read_ms"] = round((time.perf_counter() - started) / 200 * 1000, 2)
     cluster.delete_namespaces(names)
     print(f"    playbook start-up {out['playbook_startup_s']:.2f} s, +1 k8s module task {out['module_task_s']:.2f} s,"
-          f" 3 IBM modules {out['ibm_3_modules_s'] - out['debug_s']:.2f} s, write {out['write_ms']:.1f} ms, read {out['read_ms']:.1f} ms,"
+          f" the IBM module {out['ibm_module_s'] - out['debug_s']:.2f} s, write {out['write_ms']:.1f} ms, read {out['read_ms']:.1f} ms,"
           f" bare kubernetes.core list+write of {size} Secrets {out['k8s_list_write_s']:.2f} s", flush=True)
     return out
 
@@ -671,41 +650,42 @@ def targets(res):
     return rows
 
 
+def scenario_rows(res):
+    """``(label, figures)`` for every measured scenario of a results dict: the one list both reports print."""
+    p = res.get("procedure")
+    if p:
+        yield "1. role, first run (token + Secret + Pod Ready)", p["role_first"]
+        yield "1. role, unchanged re-run", p["role_rerun"]
+        yield "1. script: curl + kubectl", p["script_first"]
+        yield "1. script run again (mints a 2nd token)", p["script_rerun"]
+    for f in res.get("fanout", []):
+        yield f"2. {f['namespaces']:,} namespaces, role first run", f["first"]
+        yield f"2. {f['namespaces']:,} namespaces, role unchanged re-run", f["rerun"]
+    b = res.get("baselines_100")
+    if b and b.get("k8s_loop"):
+        yield f"2. 100 namespaces, kubernetes.core.k8s `loop:` ({b['k8s_loop_runs']} run(s))", b["k8s_loop"]
+    if b and b.get("kubectl_loop"):
+        yield f"2. 100 namespaces, kubectl loop ({b['kubectl_loop_runs']} run(s))", b["kubectl_loop"]
+    for c in res.get("clusters", []):
+        yield f"3. {c['clusters']} cluster(s) × 10 namespaces, first run", {**c, "peak_tree_rss_mib": c["peak_rss_mib"]}
+
+
 def print_report(res):
     print("\n" + "=" * 100)
     m = res["machine"]
     print(f"{m['cpus']} cores, load {m['load_start']} → {m['load_end']}; python {res['versions']['python']},"
           f" ansible-core {res['versions']['ansible_core']}, kubernetes.core {res['versions']['kubernetes_core']},"
           f" kubectl {res['versions']['kubectl']}, skopeo {res['versions']['skopeo']}; mode {res['mode']}, {res['reps']} repetition(s)")
-    header = f"{'scenario':<38}{'wall s (median)':>16}{'k8s reads':>10}{'writes':>8}{'token API':>10}{'minted':>8}{'tree RSS MiB':>13}"
+    header = f"{'scenario':<56}{'wall s (median)':>16}{'k8s reads':>10}{'writes':>8}{'token API':>10}{'minted':>8}{'tree RSS MiB':>13}"
     print("\n" + header + "\n" + "-" * len(header))
-
-    def row(name, s):
-        if s:
-            print(f"{name:<38}{s['wall_s']:>16.2f}{s['k8s_reads']:>10}{s['k8s_writes']:>8}{s['token_api_requests']:>10}"
-                  f"{s['tokens_minted']:>8}{s['peak_tree_rss_mib']:>13.0f}" + ("" if s["ok"] else "  (FAILED runs)"))
+    for name, r in scenario_rows(res):
+        print(f"{name.replace('`', ''):<56}{r['wall_s']:>16.2f}{r['k8s_reads']:>10}{r['k8s_writes']:>8}{r['token_api_requests']:>10}"
+              f"{r['tokens_minted']:>8}{r['peak_tree_rss_mib']:>13.0f}" + ("" if r.get("ok", True) else "  (FAILED runs)"))
     p = res.get("procedure")
-    if p:
-        row("1. role, first run", p["role_first"])
-        row("1. role, unchanged re-run", p["role_rerun"])
-        row("1. script (curl + kubectl)", p["script_first"])
-        row("1. script again (2nd token!)", p["script_rerun"])
-    for f in res.get("fanout", []):
-        row(f"2. {f['namespaces']} ns, role first run", f["first"])
-        row(f"2. {f['namespaces']} ns, role re-run", f["rerun"])
-    b = res.get("baselines_100")
-    if b:
-        if b["k8s_loop"]:
-            row(f"2. 100 ns, k8s loop ({b['k8s_loop_runs']} run(s))", b["k8s_loop"])
-        if b["kubectl_loop"]:
-            row(f"2. 100 ns, kubectl loop ({b['kubectl_loop_runs']} run(s))", b["kubectl_loop"])
-    for c in res.get("clusters", []):
-        print(f"{'3. ' + str(c['clusters']) + ' cluster(s) x 10 ns':<38}{c['wall_s']:>16.2f}{c['k8s_reads']:>10}{c['k8s_writes']:>8}"
-              f"{c['token_api_requests']:>10}{c['tokens_minted']:>8}{c['peak_rss_mib']:>13.0f}")
     f = res.get("floor")
     if f:
         print(f"\nfloor: ansible-playbook start-up {f['playbook_startup_s']:.2f} s; each extra kubernetes.core task"
-              f" {f['module_task_s']:.2f} s; the 3 IBM module tasks {f['ibm_3_modules_s'] - f['debug_s']:.2f} s;"
+              f" {f['module_task_s']:.2f} s; the IBM module task {f['ibm_module_s'] - f['debug_s']:.2f} s;"
               f" one API write {f['write_ms']:.1f} ms, read {f['read_ms']:.1f} ms (keep-alive client);"
               f" bare kubernetes.core (k8s_info list + one k8s task) for {f['k8s_list_write_namespaces']} Secrets"
               f" {f['k8s_list_write_s']:.2f} s")
@@ -728,36 +708,18 @@ def markdown(res):
              "| scenario | wall s (median) | runs s | k8s reads | k8s writes | token API requests | tokens minted | peak tree RSS MiB |",
              "|---|---:|---|---:|---:|---:|---:|---:|"]
 
-    def row(name, s):
-        if s:
-            runs = ", ".join(f"{x:.2f}" for x in s["runs_s"])
-            lines.append(f"| {name} | {s['wall_s']:.2f} | {runs} | {s['k8s_reads']} | {s['k8s_writes']} | {s['token_api_requests']} |"
-                         f" {s['tokens_minted']} | {s['peak_tree_rss_mib']:.0f} |")
-    p = res.get("procedure")
-    if p:
-        row("1. role, first run (token + Secret + Pod Ready)", p["role_first"])
-        row("1. role, unchanged re-run", p["role_rerun"])
-        row("1. script: curl + kubectl", p["script_first"])
-        row("1. script run again (mints a 2nd token)", p["script_rerun"])
-    for f in res.get("fanout", []):
-        row(f"2. {f['namespaces']:,} namespaces, role first run", f["first"])
-        row(f"2. {f['namespaces']:,} namespaces, role unchanged re-run", f["rerun"])
-    b = res.get("baselines_100")
-    if b:
-        row(f"2. 100 namespaces, kubernetes.core.k8s `loop:` ({b['k8s_loop_runs']} run(s))", b["k8s_loop"])
-        row(f"2. 100 namespaces, kubectl loop ({b['kubectl_loop_runs']} run(s))", b["kubectl_loop"])
-    for c in res.get("clusters", []):
-        runs = ", ".join(f"{x:.2f}" for x in c["runs_s"])
-        lines.append(f"| 3. {c['clusters']} cluster(s) × 10 namespaces, first run | {c['wall_s']:.2f} | {runs} | {c['k8s_reads']} |"
-                     f" {c['k8s_writes']} | {c['token_api_requests']} | {c['tokens_minted']} | {c['peak_rss_mib']:.0f} |")
+    for name, r in scenario_rows(res):
+        runs = ", ".join(f"{x:.2f}" for x in r["runs_s"])
+        lines.append(f"| {name} | {r['wall_s']:.2f} | {runs} | {r['k8s_reads']} | {r['k8s_writes']} | {r['token_api_requests']} |"
+                     f" {r['tokens_minted']} | {r['peak_tree_rss_mib']:.0f} |")
     lines += ["", "| target | measured | |", "|---|---|---|"]
     lines += [f"| {name} | {value} | {mark} |" for name, value, mark in res["targets"]]
     f = res.get("floor")
-    if f and "ibm_3_modules_s" in f:
+    if f and "ibm_module_s" in f:
         lines += ["", "| floor ingredient | measured |", "|---|---:|",
                   f"| `ansible-playbook` start-up (one `debug` task) | {f['playbook_startup_s']:.2f} s |",
                   f"| one more kubernetes.core task (module process) | {f['module_task_s']:.2f} s |",
-                  f"| the 3 IBM module tasks (login, org, token) above start-up | {f['ibm_3_modules_s'] - f['debug_s']:.2f} s |",
+                  f"| the IBM module task (log in, find the org, reuse the token) above start-up | {f['ibm_module_s'] - f['debug_s']:.2f} s |",
                   f"| one Secret write / read, keep-alive client | {f['write_ms']:.1f} / {f['read_ms']:.1f} ms |",
                   (f"| bare kubernetes.core: `k8s_info` list + one `k8s` task, {f['k8s_list_write_namespaces']:,} Secrets |"
                   f" {f['k8s_list_write_s']:.2f} s |")]

@@ -5,9 +5,7 @@ add_fault(...), clear_faults(), passcode(user), config(...), revoke(id)), `sandb
 `sandbox.ctl(*args)` (runs sandboxctl against this sandbox).
 """
 
-import ssl
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -48,6 +46,5 @@ def _no_leftover_faults(request):
     box = request.getfixturevalue("sandbox")
     box.admin.clear_faults()
     box.admin.config(**DEFAULT_CONFIG)
-    tls = ssl.create_default_context(cafile=box["ca_path"])
-    for cluster in box["clusters"]:
-        urllib.request.urlopen(urllib.request.Request(cluster["admin_url"].rstrip("/") + "/faults", method="DELETE"), context=tls, timeout=10).close()
+    for index in range(len(box["clusters"])):
+        box.cluster_admin(index).clear_faults()

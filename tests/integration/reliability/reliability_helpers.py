@@ -4,14 +4,10 @@
 """Shared by the reliability tests: the role play with tuned module timeouts/retries, role variables, the
 registry's tokens, the cluster's fault API, and the consistency check between Secrets and live tokens."""
 
-import base64
-import json
-import ssl
-import urllib.request
 
 import yaml
 
-from role_helpers import PLAYBOOK, ROOT, SECRET, jwt_claims, live_tokens  # noqa: F401 (PLAYBOOK, ROOT: re-exported to the suite)
+from role_helpers import PLAYBOOK, ROOT, SECRET, dockerconfig, jwt_claims, live_tokens  # noqa: F401 (PLAYBOOK, ROOT: re-exported to the suite)
 from role_helpers import role_vars as shared_role_vars
 from role_helpers import tokens as shared_tokens
 
@@ -87,8 +83,7 @@ def add_faults(sandbox, names, fault, count=None):
 
 def secret_token(secret, registry_host):
     """The registry token inside a Secret's .dockerconfigjson."""
-    document = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))
-    return document["auths"][registry_host]["password"]
+    return dockerconfig(secret)["auths"][registry_host]["password"]
 
 
 def assert_consistent(sandbox, kube, v):
@@ -104,30 +99,6 @@ def assert_consistent(sandbox, kube, v):
         assert tid in alive, f"Secret {ns}/{SECRET} holds token {tid}, which is not live ({alive})"
         assert secret["metadata"]["annotations"]["registry.ibm-dedicated.io/token-id"] == tid
     return alive
-
-
-class KubeAdmin:
-    """The test server's admin API of one cluster (faults, config, counters)."""
-
-    def __init__(self, sandbox, index=0):
-        self.url = sandbox["clusters"][index]["admin_url"].rstrip("/")
-        self.tls = ssl.create_default_context(cafile=sandbox["ca_path"])
-
-    def call(self, method, path, body=None):
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(f"{self.url}/{path}", data=data, method=method,
-                                         headers={"Content-Type": "application/json"} if data else {})
-        with urllib.request.urlopen(request, context=self.tls, timeout=10) as answer:
-            return json.loads(answer.read() or b"null")
-
-    def fault(self, **spec):
-        return self.call("POST", "faults", spec)
-
-    def clear(self):
-        return self.call("DELETE", "faults")
-
-    def state(self):
-        return self.call("GET", "state")
 
 
 def failure_text(result):

@@ -9,15 +9,15 @@ import pytest
 
 from kube import Kube
 from playbook import run_playbook
-from reliability_helpers import PLAYBOOK, SECRET, KubeAdmin, assert_consistent, role_vars, tokens
+from reliability_helpers import PLAYBOOK, SECRET, assert_consistent, role_vars, tokens
 
 
 @pytest.fixture
 def cluster(clean_sandbox):
-    admin = KubeAdmin(clean_sandbox)
-    admin.clear()
+    admin = clean_sandbox.cluster_admin(0)
+    admin.clear_faults()
     yield Kube(clean_sandbox), admin
-    admin.clear()
+    admin.clear_faults()
 
 
 def _tamper(kube, ns):
@@ -39,7 +39,7 @@ def test_transient_kube_write_faults_are_survived(clean_sandbox, cluster, figure
         assert run_playbook(PLAYBOOK, v).rc == 0
         _tamper(kube, ns)
     injected = admin.state()["faults_injected"]  # the counter is per cluster, shared by the worker's tests
-    admin.fault(verb=verb, resource=resource, action="status", status=status, count=1)
+    admin.add_fault(verb=verb, resource=resource, action="status", status=status, count=1)
     result = run_playbook(PLAYBOOK, v)
     assert admin.state()["faults_injected"] == injected + 1
     assert result.rc == 0, result
@@ -53,7 +53,7 @@ def test_transient_kube_write_faults_are_survived(clean_sandbox, cluster, figure
 def test_transient_kube_create_and_list_faults_are_retried(clean_sandbox, cluster, verb, resource, status):
     kube, admin = cluster
     v = role_vars(clean_sandbox, f"k{status}-{verb}")
-    admin.fault(verb=verb, resource=resource, action="status", status=status, count=1)
+    admin.add_fault(verb=verb, resource=resource, action="status", status=status, count=1)
     result = run_playbook(PLAYBOOK, v)
     assert result.rc == 0, result
     assert_consistent(clean_sandbox, kube, v)
@@ -63,13 +63,13 @@ def test_kube_fault_beyond_retries_fails_cleanly(clean_sandbox, cluster):
     """A Secret create that keeps failing: the play fails naming the object; no Secret points at a dead token."""
     kube, admin = cluster
     v = role_vars(clean_sandbox, "k500-always")
-    admin.fault(verb="create", resource="secrets", action="status", status=500)
+    admin.add_fault(verb="create", resource="secrets", action="status", status=500)
     result = run_playbook(PLAYBOOK, v)
     assert result.rc != 0, result
     assert "500" in result.output and "Secret" in result.output
     assert kube.secret(v["pull_secret_namespaces"][0], SECRET) is None
     assert len(tokens(clean_sandbox, v["pull_secret_token_description"])) <= 1
-    admin.clear()
+    admin.clear_faults()
     assert run_playbook(PLAYBOOK, v).rc == 0  # the next run finishes the job with the same token
     assert len(tokens(clean_sandbox, v["pull_secret_token_description"])) == 1
     assert_consistent(clean_sandbox, kube, v)

@@ -1,5 +1,5 @@
-"""Clients of a running sandbox, shared by sandboxctl and the tests: the IBM admin API
-(`<api_endpoint>/_sandbox`), sandboxctl itself, and the parsed `sandbox.json`.
+"""Clients of a running sandbox, shared by sandboxctl, the tests and the bench: the admin APIs (IBM's at
+`<api_endpoint>/_sandbox`, each cluster's at `<server>/_sandbox`), sandboxctl itself, and the parsed `sandbox.json`.
 
 Standard library only, with the sandbox CA passed explicitly (the machine's CA bundle
 variables are ignored on purpose).
@@ -74,12 +74,18 @@ def run_sandboxctl(*args, timeout=120, env=None):
 
 
 class Sandbox(dict):
-    """A running sandbox: its `sandbox.json` as a dict, plus `admin` (AdminClient), `dir` and `ctl(*args)`."""
+    """A running sandbox: its `sandbox.json` as a dict, plus `admin` (AdminClient of the IBM side), `dir`,
+    `ctl(*args)` and `cluster_admin(index)` (the same kind of admin API, of one Kubernetes test cluster)."""
 
     def __init__(self, directory):
         self.dir = Path(directory)
         super().__init__(json.loads((self.dir / "sandbox.json").read_text()))
         self.admin = AdminClient(self["admin_url"], self["ca_path"])
+
+    def cluster_admin(self, index=0):
+        """Admin API of a Kubernetes test cluster: state() (request counters, faults_injected), reset(),
+        add_fault(...), clear_faults()."""
+        return AdminClient(self["clusters"][index]["admin_url"], self["ca_path"])
 
     def ctl(self, *args, **kwargs):
         return run_sandboxctl(*args, "--dir", self.dir, **kwargs)
