@@ -223,3 +223,35 @@ def test_one_unreachable_cluster_does_not_stop_the_others(sandbox3, tmp_path):
     assert len(all_tokens(sandbox3, v["pull_secret_token_description"])) == 1
     assert Kube(sandbox3, 0).secret("default", "ibm-pull-unreachable") and Kube(sandbox3, 1).secret("default", "ibm-pull-unreachable")
     assert "2 of 3 cluster(s) done; failed: sandbox-3" in result.stdout
+
+
+def test_second_run_of_the_role_in_a_play_keeps_tokens_a_failed_cluster_may_use(sandbox3, tmp_path):
+    """Two runs of the role in one play: the first marks every cluster done; in the second, one cluster fails. The
+    other tokens with the second description must not be revoked (that cluster may still use one of them): the first
+    run's mark must not count for the second."""
+    kubeconfig = yaml.safe_load(Path(sandbox3["kubeconfig"]).read_text())
+    for cluster in kubeconfig["clusters"]:
+        if cluster["name"] == "sandbox-3":
+            cluster["cluster"]["server"] = "https://127.0.0.1:9"  # nothing listens there
+    broken = tmp_path / "kubeconfig"
+    broken.write_text(yaml.safe_dump(kubeconfig))
+    broken.chmod(0o600)
+    v = per_cluster(role_vars(sandbox3, "tworuns", pull_secret_namespaces=["default"], pull_secret_name="ibm-pull-tworuns",
+                              pull_secret_pod_enabled=False), "pull_secret_token_description")
+    second = "test-tworuns-second"
+    guid = sandbox3["orgs"][0]["guid"]
+    older = [sandbox3.admin.mint_token(guid, False, second) for _ in range(2)]  # two live tokens with the description
+    assert len(live_tokens(sandbox3, second)) == 2, older
+    play = yaml.safe_dump([{
+        "hosts": "clusters", "connection": "local", "gather_facts": False, "vars": v,
+        "tasks": [
+            {"name": "First run", "ansible.builtin.include_role": {"name": "ibm_dedicated.registry.pull_secret"},
+             "vars": {"pull_secret_token_description": "test-tworuns-first"}},
+            {"name": "Second run, sandbox-3 unreachable", "ansible.builtin.include_role": {"name": "ibm_dedicated.registry.pull_secret"},
+             "vars": {"pull_secret_token_description": second, "pull_secret_name": "ibm-pull-tworuns-2",
+                      "pull_secret_kubeconfig": "{{ '%s' if inventory_hostname == 'sandbox-3' else '%s' }}" % (broken, sandbox3["kubeconfig"])}},
+        ]}])
+    result = run_playbook(play, extra_args=cluster_inventory(sandbox3, tmp_path / "inv.yml")[:2] + ["--forks", "10"])
+    assert result.rc != 0 and result.recap["sandbox-3"]["failed"] == 1, result
+    assert Kube(sandbox3, 0).secret("default", "ibm-pull-tworuns-2") is not None
+    assert len(live_tokens(sandbox3, second)) == 2, "a token that the failed cluster may still use was revoked"
