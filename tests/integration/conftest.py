@@ -5,7 +5,10 @@ add_fault(...), clear_faults(), passcode(user), config(...), revoke(id)), `sandb
 `sandbox.ctl(*args)` (runs sandboxctl against this sandbox).
 """
 
+import json
+import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -48,3 +51,46 @@ def _no_leftover_faults(request):
     box.admin.config(**DEFAULT_CONFIG)
     for index in range(len(box["clusters"])):
         box.cluster_admin(index).clear_faults()
+
+
+# Figures the reliability suite records: JSON lines, one file per pytest session shared by the xdist workers, summed
+# up at the end of the run (docs/reliability.md quotes them).
+FIGURES = Path(__file__).resolve().parents[1] / "output" / "reliability" / "figures.jsonl"
+
+
+def pytest_configure(config):
+    if not hasattr(config, "workerinput"):  # the controller (or a run without xdist) starts a fresh file
+        FIGURES.parent.mkdir(parents=True, exist_ok=True)
+        FIGURES.write_text("")
+
+
+@pytest.fixture
+def figures(request):
+    """``figures(runs=..., faults_injected=..., retries=..., failures=..., leaks=...)`` records one test's numbers."""
+
+    def record(**numbers):
+        line = json.dumps({"test": request.node.nodeid.split("::", 1)[-1], "time": time.time(), **numbers})
+        FIGURES.parent.mkdir(parents=True, exist_ok=True)
+        with open(FIGURES, "a", encoding="utf-8") as handle:  # one short write per line: safe across workers
+            handle.write(line + "\n")
+
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not FIGURES.exists() or hasattr(terminalreporter.config, "workerinput"):
+        return
+    lines = [json.loads(line) for line in FIGURES.read_text().splitlines() if line.strip()]
+    if not lines:
+        return
+    totals = {}
+    for line in lines:
+        for key, value in line.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                totals[key] = totals.get(key, 0) + value
+    terminalreporter.section("reliability figures")
+    for line in lines:
+        if line.get("soak"):
+            terminalreporter.write_line("soak: " + ", ".join(f"{k}={v}" for k, v in line.items() if k not in ("test", "time", "soak")))
+    terminalreporter.write_line("all reliability tests: " + ", ".join(f"{k}={v}" for k, v in sorted(totals.items())))
+    terminalreporter.write_line(f"(details: {os.path.relpath(FIGURES)})")

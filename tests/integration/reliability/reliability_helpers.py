@@ -87,20 +87,16 @@ def secret_token(secret, registry_host):
 
 
 def assert_consistent(sandbox, kube, v):
-    """At most one live token with the description, and every Secret of ours holds a live token (by value and annotation)."""
+    """After a successful run: at most one live token with the description, and every target namespace has the Secret,
+    holding a live token (by value and annotation)."""
     description = v["pull_secret_token_description"]
+    name = v.get("pull_secret_name", SECRET)
     alive = {t["id"] for t in live(sandbox, description)}
     assert len(alive) <= 1, f"{len(alive)} live tokens described {description}: {alive}"
     for ns in v["pull_secret_namespaces"]:
-        secret = kube.secret(ns, v.get("pull_secret_name", SECRET))
-        if secret is None:
-            continue
+        secret = kube.secret(ns, name)
+        assert secret is not None, f"Secret {ns}/{name} is missing"
         tid = jwt_claims(secret_token(secret, sandbox["registry_host"]))["jti"]
-        assert tid in alive, f"Secret {ns}/{SECRET} holds token {tid}, which is not live ({alive})"
+        assert tid in alive, f"Secret {ns}/{name} holds token {tid}, which is not live ({alive})"
         assert secret["metadata"]["annotations"]["registry.ibm-dedicated.io/token-id"] == tid
     return alive
-
-
-def failure_text(result):
-    """What the user sees of a failed run: the [ERROR] blocks and task failure lines."""
-    return result.output

@@ -18,6 +18,7 @@ import yaml
 from kube import Kube
 from playbook import run_playbook
 from reliability_helpers import PLAYBOOK, tokens
+from role_helpers import role_vars
 
 
 def _expired_jwt():
@@ -66,11 +67,7 @@ def kube(sandbox):
 
 
 def _vars(sandbox, case, overrides):
-    data = yaml.safe_load((sandbox.dir / "vars.yml").read_text())
-    data.update({"pull_secret_namespaces": [f"bad-{case}"], "pull_secret_create_namespaces": True,
-                 "pull_secret_token_description": f"bad-{case}", "pull_secret_pod_enabled": False})
-    data.update(overrides)
-    return data
+    return role_vars(sandbox, f"bad-{case}", namespace_suffix="", description_prefix="", **{"pull_secret_pod_enabled": False, **overrides})
 
 
 @pytest.mark.parametrize("case, overrides, words", ROLE_CASES, ids=[c[0] for c in ROLE_CASES])
@@ -91,18 +88,19 @@ def test_role_refuses_password_and_apikey_together(sandbox, kube):
     v = _vars(sandbox, "two-credentials", {"pull_secret_apikey": sandbox["users"][1]["apikey"]})
     result = run_playbook(PLAYBOOK, v)
     assert result.rc != 0
-    assert "password" in result.output and "apikey" in result.output
+    assert "set only one credential" in result.output, result
     assert tokens(sandbox, v["pull_secret_token_description"]) == []
 
 
 def test_role_refuses_domain_and_endpoints_that_disagree(sandbox, kube):
     v = _vars(sandbox, "disagree", {"pull_secret_dedicated_domain": "acme.example.test",
                                     "pull_secret_api_endpoint": "https://api.other.example.test"})
+    posts_before = sandbox.admin.state()["requests"].get("registry POST /api/v1/tokens", 0)
     result = run_playbook(PLAYBOOK, v)
     assert result.rc != 0, result
     assert "api_endpoint" in result.output and "acme.example.test" in result.output and "disagree" in result.output, result
     assert tokens(sandbox, v["pull_secret_token_description"]) == []
-    assert sandbox.admin.state()["requests"].get("registry POST /api/v1/tokens", 0) >= 0
+    assert sandbox.admin.state()["requests"].get("registry POST /api/v1/tokens", 0) == posts_before
 
 
 # --- module options the role does not expose, and one-time credentials ------------------------------------------
@@ -155,7 +153,8 @@ def test_modules_refuse_bad_input(clean_sandbox, figures):
     for case, _call, words in MODULE_CASES:
         got = outcome.get(case)
         if got is None or not got.get("failed"):
-            problems.append(f"{case}: not refused ({got})")
+            # Status only: a case that wrongly succeeded may hold a token in its result.
+            problems.append(f"{case}: not refused ({'no result' if got is None else 'it succeeded'})")
             continue
         for word in words:
             if word.lower() not in str(got.get("msg", "")).lower():

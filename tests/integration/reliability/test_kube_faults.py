@@ -53,8 +53,10 @@ def test_transient_kube_write_faults_are_survived(clean_sandbox, cluster, figure
 def test_transient_kube_create_and_list_faults_are_retried(clean_sandbox, cluster, verb, resource, status):
     kube, admin = cluster
     v = role_vars(clean_sandbox, f"k{status}-{verb}")
+    injected = admin.state()["faults_injected"]  # the counter is per cluster, shared by the worker's tests
     admin.add_fault(verb=verb, resource=resource, action="status", status=status, count=1)
     result = run_playbook(PLAYBOOK, v)
+    assert admin.state()["faults_injected"] == injected + 1  # the fault fired: the request was really retried
     assert result.rc == 0, result
     assert_consistent(clean_sandbox, kube, v)
 
