@@ -5,7 +5,7 @@
 """Benchmarks: the role against the procedure and the obvious alternatives, side by side in one run.
 
     make bench              # full: 10/100/1,000 namespaces, 1/5/20 clusters, 3 repetitions
-    make bench QUICK=1      # 10/100 namespaces, 1/5 clusters, the slow k8s loop once
+    make bench QUICK=1      # 10/100 namespaces, 1/5 clusters, 2 repetitions; the loops and the clusters once
     bench/run.py --smoke    # harness check: 1 repetition, 10 namespaces, 1 cluster, no baselines
 
 A script, not a test: it prints figures and the targets next to them, and never fails because the
@@ -732,7 +732,7 @@ def main(argv=None):
     mode.add_argument("--quick", action="store_true",
                       help="10 and 100 namespaces, 1 and 5 clusters, 2 repetitions (the loops and the clusters once), no floor or profile")
     mode.add_argument("--smoke", action="store_true", help="harness check: 1 repetition, 10 namespaces, 1 cluster, no baselines")
-    parser.add_argument("--reps", type=int, help="repetitions per measured figure (default 3; 1 with --smoke)")
+    parser.add_argument("--reps", type=int, help="repetitions per measured figure (default 3; 2 with --quick, where the loops and clusters run once; 1 with --smoke)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
     parser.add_argument("--out-dir", help="logs of every measured command, junit profiles (default bench/out/<time>-<pid>)")
     parser.add_argument("--no-profile", action="store_true", help="skip the junit profile at 1,000 namespaces")
@@ -765,6 +765,7 @@ def main(argv=None):
         profile = None
     reps = args.reps or {"smoke": 1, "quick": 2, "full": 3}[mode_name]
     k8s_reps, kubectl_reps = min(k8s_reps, reps), min(kubectl_reps, reps)
+    cluster_reps = 1 if mode_name == "quick" and not args.reps else reps
     baselines = "baselines" in scenarios and 100 in sizes
 
     # SIGTERM/SIGHUP behave like Ctrl-C (and Ctrl-C works even when started in the background, where SIGINT is ignored): unwind through the finally below and stop the sandboxes.
@@ -803,7 +804,7 @@ def main(argv=None):
             res["profile_1000"] = scenario_profile(bench, main_sb, cluster, profile)
         if "clusters" in scenarios:
             multi = bench.start_sandbox("clusters", max(cluster_counts)) if max(cluster_counts) > 1 else main_sb
-            res["clusters"], raw["clusters"] = scenario_clusters(bench, multi, cluster_counts, 1 if mode_name == "quick" else reps)
+            res["clusters"], raw["clusters"] = scenario_clusters(bench, multi, cluster_counts, cluster_reps)
     except KeyboardInterrupt:
         print("\ninterrupted: stopping the sandboxes", file=sys.stderr, flush=True)
         return 130
