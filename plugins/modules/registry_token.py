@@ -210,6 +210,16 @@ other_ids:
   type: list
   elements: str
   sample: []
+tokens:
+  description:
+    - Every token with O(description) as the run found it (before this run's creation or deletion), without values:
+      C(id), C(description), C(readonly), C(permanent), C(revoked), C(expiry), C(expires_at), C(created_at).
+    - Lets a caller tell the tokens of its own access from others with the same description.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"id": "0a3fb35f-e8eb-5232-b9fb-b1bdcb36d68a", "description": "k8s-pull-acme", "readonly": true, "permanent": true,
+            "revoked": false, "expiry": 0, "expires_at": null, "created_at": "2018-04-23T10:00:00Z"}]
 deleted:
   description: Ids of the tokens deleted (or that would be deleted in check mode).
   returned: always
@@ -269,6 +279,7 @@ class RegistryTokenModule(IBMDedicatedModule):
         mine = [t for t in tokens if t['description'] == description]
         result = {'changed': False, 'description': description, 'org_guid': org_guid, 'deleted': [], 'action': 'none'}
         before = [public_view(t) for t in mine]
+        result['tokens'] = before
 
         if params['state'] == 'absent':
             doomed = mine if params['ids'] is None else [t for t in mine if t['id'] in params['ids']]

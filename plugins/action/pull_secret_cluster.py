@@ -1,0 +1,617 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ibm_dedicated.registry contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One step of the pull_secret role in one cluster (documentation: plugins/modules/pull_secret_cluster.py).
+
+Runs on the controller, in the worker process; every Kubernetes call is a kubernetes.core module (``_kube.Kube``).
+The decisions are in plugins/plugin_utils/_pull_secret_*.py. Facts and results never hold a credential: the
+credential is read from the variable the role registered it in, used to build the Secrets, and dropped.
+"""
+
+import datetime
+import os
+import time
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.ibm_dedicated.registry.plugins.filter.docker_config_json import (
+    docker_config_fingerprint,
+    docker_config_json,
+)
+from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _pull_secret_plan as plan
+from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _pull_secret_tokens as tokens
+from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._kube import Kube, KubeError
+from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._kubeconfig import KubeconfigError, identify, overlaps
+from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._pod_proof import PodProof, ProofError, desired_pod
+
+try:  # ansible-core 2.19+: text read from a file must be trusted before it is templated
+    from ansible.template import trust_as_template
+except ImportError:  # pragma: no cover - older ansible-core
+    def trust_as_template(text):
+        return text
+
+display = Display()
+
+PLACEHOLDER = "(minted at run time)"  # check mode: a token that would be minted is not known yet
+
+
+class StepError(Exception):
+    """A check of the role failed: the message says what to fix."""
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _VALID_ARGS = frozenset(("step", "restore"))
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        self._task_vars = task_vars or {}
+        step = self._task.args.get("step")
+        steps = {"read": self._read, "check_play": self._check_play, "previous": self._previous, "write": self._write,
+                 "prove": self._prove, "decide": self._decide, "remove": self._remove, "read_description": self._read_description,
+                 "audit": self._audit, "report": self._report}
+        if step not in steps:
+            raise AnsibleError("pull_secret_cluster: step must be one of %s" % ", ".join(sorted(steps)))
+        self._opts = self._var("__pull_secret_opts")
+        if not isinstance(self._opts, dict):
+            raise AnsibleError("pull_secret_cluster runs inside the ibm_dedicated.registry.pull_secret role, after pull_secret_options")
+        self._fact = dict(self._var("__pull_secret_cluster") or {}) if step not in ("read", "remove") else {}
+        self._warnings = []
+        self.kube = None
+        try:
+            out = steps[step]() or {}
+        except (KubeError, KubeconfigError, StepError, ProofError) as exc:
+            result.update(failed=True, msg=to_text(exc))
+            return self._finish(result)
+        result.update(out)
+        return self._finish(result)
+
+    def _finish(self, result):
+        if self._warnings:
+            result.setdefault("warnings", []).extend(self._warnings)
+        if self.kube is not None:
+            result["kube_calls"] = self.kube.calls
+        return result
+
+    # -- plumbing ---------------------------------------------------------------------------------------------------
+    def _var(self, name, default=None):
+        if name not in self._task_vars:
+            return default
+        return self._templar.template(self._task_vars[name])
+
+    def _run_module(self, module, args, secret=False, check=None):
+        """Run a kubernetes.core module. ``secret``: its arguments or answer hold Secret data (no syslog, no diff)."""
+        saved = (self._task.no_log, self._task.check_mode, self._task.diff)
+        try:
+            if secret:
+                self._task.no_log = True
+                self._task.diff = False
+            if check is not None:
+                self._task.check_mode = check
+            return self._execute_module(module_name=module, module_args=args, task_vars=self._task_vars)
+        finally:
+            self._task.no_log, self._task.check_mode, self._task.diff = saved
+
+    def _connect(self, identity=None):
+        identity = identity or self._fact.get("identity") or {}
+        host = self._task_vars.get("inventory_hostname")
+        where = "cluster %s (context %s, server %s)" % (host, identity.get("context") or "(current)", identity.get("server") or "(in-cluster)")
+        self.kube = Kube(self._run_module, {"kubeconfig": self._opts.get("kubeconfig"), "context": self._opts.get("context")}, where)
+        return self.kube
+
+    @property
+    def _check_mode(self):
+        return bool(self._task.check_mode)
+
+    def _targets(self, kube):
+        opts = self._opts
+        if not opts.get("selects_namespaces"):
+            return list(opts["namespaces"]), False
+        selector = opts.get("namespace_selector") or None
+        found = kube.list("Find the namespaces to serve", "Namespace", label_selectors=[selector] if selector else None)
+        names = plan.select_namespaces(found, opts.get("namespaces_exclude"))
+        if not names:
+            raise StepError("No namespace matches %s after excluding %s in this cluster." % (
+                ("label selector %r" % selector) if selector else "pull_secret_namespaces: [all]", ", ".join(opts.get("namespaces_exclude") or []) or "nothing"))
+        return names, True
+
+    def _read_named(self, kube, kind, namespaces, name=None, step=None, secret=False, cluster_wide=True):
+        """Objects of ``kind`` (named ``name`` when given) in ``namespaces``: one list over every namespace when the
+        context may list them cluster-wide, else one per namespace (a namespace-scoped Role). ``(objects, saw_all)``."""
+        fields = ["metadata.name=%s" % name] if name else None
+        step = step or "Read the %ss" % kind
+        if cluster_wide:
+            try:
+                return kube.list(step, kind, field_selectors=fields, secret=secret), True
+            except KubeError as exc:
+                if exc.code != 403:
+                    raise
+        found = []
+        for namespace in namespaces:
+            found.extend(kube.list("%s in %s" % (step, namespace), kind, namespace=namespace, field_selectors=fields, secret=secret))
+        return found, False
+
+    # -- read: everything a run needs, before a token is minted ----------------------------------------------------
+    def _read(self):
+        opts = self._opts
+        identity = identify(opts.get("kubeconfig"), opts.get("context"))
+        if identity.get("insecure"):
+            self._warnings.append("The kubeconfig's cluster %s has insecure-skip-tls-verify: the API server's certificate is "
+                                  "not checked." % identity.get("server"))
+        kube = self._connect(identity)
+        targets, selected = self._targets(kube)
+        secrets, seen_all = self._read_named(kube, "Secret", targets, name=opts["name"], step="Read the Secrets named %s" % opts["name"],
+                                             secret=True)
+        found = plan.classify(secrets, targets, opts["name"])
+        namespaces = found["namespaces"]
+        foreign = plan.by_state(namespaces, "foreign")
+        if foreign:
+            raise StepError("A Secret named %s already exists in namespace(s) %s and is not managed by %s (no "
+                            "app.kubernetes.io/managed-by label, or another type). Choose another pull_secret_name, or remove "
+                            "or relabel that Secret yourself." % (opts["name"], ", ".join(foreign), plan.MANAGED_BY))
+        description = self._description(namespaces)
+        absent = self._absent_namespaces(kube, plan.by_state(namespaces, "missing"), selected)
+        accounts = self._service_accounts(kube, targets, absent, seen_all)
+        pod_namespace = opts.get("pod_namespace") or targets[0]
+        pod = None
+        if opts.get("pod_enabled") or opts.get("rotate"):
+            if pod_namespace not in absent:
+                pod = kube.get("Read the verification Pod", "Pod", pod_namespace, opts["pod_name"])
+            if pod is not None and not plan.is_ours(pod):
+                raise StepError("A Pod named %s already exists in namespace %s and is not managed by %s. Choose another "
+                                "pull_secret_pod_name or pull_secret_pod_namespace; the role never touches it." % (
+                                    opts["pod_name"], pod_namespace, plan.MANAGED_BY))
+        in_use = dict(found["elsewhere"])
+        for namespace, entry in namespaces.items():
+            if entry.get("token_id"):
+                in_use.setdefault(entry["token_id"], []).append(namespace)
+        fact = {
+            "host": self._task_vars.get("inventory_hostname"), "identity": identity, "targets": targets,
+            "namespaces": namespaces, "elsewhere": found["elsewhere"], "in_use": in_use, "seen_all": seen_all,
+            "absent_namespaces": absent, "service_accounts": accounts, "pod_namespace": pod_namespace, "pod": pod,
+            "token_description": description, "done": False, "failed": None, "written": False,
+        }
+        self._fact = fact
+        if not self._check_mode:
+            self._check_write_permission(kube)
+        return {"changed": False, "ansible_facts": {"__pull_secret_cluster": fact}, "token_description": description,
+                "msg": "%d namespace(s): %s" % (len(targets), _counts(namespaces))}
+
+    def _description(self, namespaces):
+        """The token description: as given; else the one recorded on our Secrets (an install from before the description
+        was derived keeps its token); else the derived default."""
+        opts = self._opts
+        if opts.get("token_description_given"):
+            for namespace, entry in namespaces.items():
+                if entry["state"] == "ours" and entry.get("description") and entry["description"] != opts["token_description"]:
+                    self._warnings.append(
+                        "Secret %s in %s holds token %s of description %r, not %r: once this run replaces it, that token stays "
+                        "live unless nothing else uses it. Revoke it with playbooks/revoke.yml -e "
+                        "pull_secret_token_description=%s when it is no longer needed." % (
+                            opts["name"], namespace, entry.get("token_id") or "(unknown)", entry["description"],
+                            opts["token_description"], entry["description"]))
+                    break
+            return opts["token_description"]
+        return plan.recorded_description(namespaces) or opts["token_description"]
+
+    def _absent_namespaces(self, kube, missing, selected):
+        """Target namespaces that do not exist (a selection only finds existing ones)."""
+        if not missing or selected:
+            return []
+        try:
+            existing = {(ns.get("metadata") or {}).get("name") for ns in kube.list("Read the namespaces", "Namespace")}
+        except KubeError as exc:
+            if exc.code != 403:
+                raise
+            return []  # a namespace-scoped context cannot list namespaces: a missing one fails the write with 404
+        absent = [ns for ns in missing if ns not in existing]
+        if absent and not self._opts.get("create_namespaces"):
+            raise StepError("Namespace(s) %s do not exist in this cluster. Create them, correct pull_secret_namespaces, or "
+                            "set pull_secret_create_namespaces: true." % ", ".join(absent))
+        return absent
+
+    def _service_accounts(self, kube, targets, absent, cluster_wide):
+        names = self._opts.get("service_accounts") or []
+        if not names:
+            return []
+        single = names[0] if len(set(names)) == 1 else None
+        found, _ = self._read_named(kube, "ServiceAccount", [t for t in targets if t not in absent], name=single,
+                                    step="Read the service accounts", cluster_wide=cluster_wide)
+        wanted = set(targets)
+        accounts = [_account(a) for a in found if (a.get("metadata") or {}).get("namespace") in wanted
+                    and (a.get("metadata") or {}).get("name") in names]
+        missing = plan.service_account_plan(accounts, targets, names, self._opts["name"], created=absent)["missing"]
+        missing = [m for m in missing if m.split("/", 1)[0] not in absent]
+        missing += ["%s/%s" % (ns, n) for ns in absent for n in names if n != "default"]
+        if missing:
+            raise StepError("Service account(s) %s (namespace/name) do not exist. Create them or correct "
+                            "pull_secret_service_accounts." % ", ".join(missing))
+        return accounts
+
+    def _check_write_permission(self, kube):
+        """A server-side dry run of the writes this run may make, before a token is minted: a context that may read but
+        not write fails here, with nothing minted or written."""
+        fact, opts = self._fact, self._opts
+        absent = fact["absent_namespaces"]
+        if not (plan.by_state(fact["namespaces"], "missing") or opts.get("rotate")):
+            return
+        stand_in = _b64(docker_config_json(opts["server"], opts["docker_username"], "dry-run"))
+        annotations = plan.desired_annotations("dry-run", fact["token_description"], "0" * 64)
+        definitions = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in absent]
+        for namespace, entry in fact["namespaces"].items():
+            if namespace not in absent and (entry["state"] == "missing" or opts.get("rotate")):
+                definitions.append(plan.secret_definition(opts["name"], namespace, annotations, stand_in))
+        definitions += plan.service_account_plan(fact["service_accounts"], fact["targets"], opts.get("service_accounts") or [],
+                                                 opts["name"])["patch"]
+        kube.apply("Check that this context may write (server-side dry run)", definitions, secret=True, check=True)
+
+    # -- check_play: hosts of the play that are the same cluster ----------------------------------------------------
+    def _check_play(self):
+        hostvars = self._task_vars.get("hostvars") or {}
+        identities = {}
+        for host in self._task_vars.get("ansible_play_hosts") or []:
+            fact = _hostvar(hostvars, host, "__pull_secret_cluster") or {}
+            identities[host] = {"server": (fact.get("identity") or {}).get("server"), "namespaces": fact.get("targets") or []}
+        clashes = overlaps(identities)
+        if clashes:
+            raise StepError("; ".join(
+                "hosts %s and %s of the play are the same cluster (%s) and both would write namespace(s) %s: give each "
+                "host its own pull_secret_context (extra vars such as -e @vars.yml override every host's own)" % (
+                    c["hosts"][0], c["hosts"][1], c["server"], ", ".join(c["namespaces"])) for c in clashes))
+        if self._opts.get("rotate"):
+            unread = [h for h in self._task_vars.get("ansible_play_hosts_all") or [] if h not in identities]
+            if unread:
+                raise StepError("A rotation needs every cluster of the play; %s could not be read (see its error). Nothing "
+                                "was minted." % ", ".join(unread))
+        return {"changed": False}
+
+    # -- write: namespaces, Secrets and service accounts where they differ -------------------------------------------
+    def _ibm_result(self, name, step, needed):
+        """The registered result of an IBM task that returns a credential (no_log, failed_when false): its failure
+        is told here, once, with the module's own message (which never holds a credential)."""
+        result = self._var(name) or {}
+        if result.get("skipped"):
+            return result
+        if needed not in result:
+            raise StepError("%s: %s" % (step, result.get("msg") or "no result (see the task's output above)"))
+        return result
+
+    def _previous(self):
+        """Before a rotation mints: the one live token of the managed access, kept (with its value, no_log) so that a
+        failed rotation can put it back."""
+        login = self._var("__pull_secret_login") or {}
+        if login and not login.get("skipped"):
+            self._ibm_result("__pull_secret_login", "Log in with the single-use credential", "authorization")
+        listed = self._ibm_result("__pull_secret_previous", "Read the live tokens before rotating", "tokens").get("tokens") or []
+        live = tokens.live_of_access(listed, not self._opts.get("token_read_write"))
+        if len(live) > 1:
+            raise StepError("%d registry tokens of this access described %r are live (%s); a rotation would make a third. Run "
+                            "the role without pull_secret_rotate first: it keeps the one the Secrets use and revokes the others "
+                            "no Secret uses." % (len(live), self._fact.get("token_description"), ", ".join(t["id"] for t in live)))
+        previous = {"id": live[0]["id"], "token": live[0].get("token")} if live else {}
+        return {"changed": False, "ansible_facts": {"__pull_secret_restore": previous}, "_ansible_no_log": True}
+
+    def _credential(self):
+        """``(user, password, token id)`` for the Secrets: the registry token the role registered, the previous one on a
+        restore, or the IBM Cloud API key."""
+        opts = self._opts
+        if self._task.args.get("restore"):
+            token = self._var("__pull_secret_restore") or {}
+            return "token", token.get("token"), token.get("id")
+        if opts["credential_type"] == "iamapikey":
+            key = self._var("pull_secret_apikey") or os.environ.get("IBMCLOUD_API_KEY") or os.environ.get("IC_API_KEY")
+            return "iamapikey", key, "iamapikey"
+        login = self._var("__pull_secret_login") or {}
+        if login and not login.get("skipped"):
+            self._ibm_result("__pull_secret_login", "Log in with the single-use credential", "authorization")
+        token = self._ibm_result("__pull_secret_token", "Reuse or mint the registry token", "action")
+        if not (token.get("readonly", True) == (not self._opts.get("token_read_write"))):
+            raise StepError("the registry returned a token of the wrong access; nothing was written")
+        return "token", token.get("token") or PLACEHOLDER, token.get("id") or ""
+
+    def _desired(self):
+        user, password, token_id = self._credential()
+        if not password:
+            raise StepError("no credential to write (the registry token or API key is missing)")
+        document = docker_config_json(self._opts["server"], user, password, self._opts.get("docker_email") or None)
+        fingerprint = docker_config_fingerprint(document)
+        annotations = plan.desired_annotations(token_id, self._fact["token_description"], fingerprint)
+        return annotations, _b64(document), token_id
+
+    def _write(self):
+        opts, fact = self._opts, self._fact
+        kube = self._connect()
+        restore = bool(self._task.args.get("restore"))
+        try:
+            annotations, data, token_id = self._desired()
+            if restore:  # the Secrets changed since the read: read them again
+                secrets, _ = self._read_named(kube, "Secret", fact["targets"], name=opts["name"], secret=True,
+                                              step="Read the Secrets named %s again" % opts["name"], cluster_wide=fact["seen_all"])
+                fact["namespaces"] = plan.classify(secrets, fact["targets"], opts["name"])["namespaces"]
+            writes = plan.write_plan(fact["namespaces"], annotations, data)
+            absent = [] if restore else fact["absent_namespaces"]
+            changed = False
+            if absent:
+                kube.apply("Create the namespaces", [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in absent])
+                changed = True
+            # A server-side dry run cannot create inside a namespace that is not really created.
+            skip = set(absent) if self._check_mode else set()
+            names = [ns for ns in writes["create"] + writes["update"] if ns not in skip]
+            fact["written"] = fact["written"] or bool(names)
+            if names:
+                results = kube.apply("Write the Secrets", [plan.secret_definition(opts["name"], ns, annotations, data) for ns in names],
+                                     secret=True)
+                self._settle_races(kube, names, results, annotations, data, writes)
+                changed = True
+            patched = self._patch_service_accounts(kube, absent)
+            changed = changed or bool(patched)
+        except KubeError as exc:
+            if opts.get("rotate") and not restore:
+                return self._defer(str(exc), token_id if "token_id" in locals() else None)
+            raise
+        in_use = dict(fact.get("elsewhere") or {})
+        if token_id:
+            in_use[token_id] = list(fact["targets"])
+        verb = "would be " if self._check_mode else ""
+        line = "Secret %s for %s: %s of %d namespace(s)" % (opts["name"], opts["server"], ", ".join(
+            "%s %d" % (label, len(writes[key])) for key, label in (
+                ("create", verb + "created in"), ("update", verb + "updated in"), ("unchanged", "unchanged in"))), len(fact["targets"]))
+        summary = [line]
+        if absent:
+            summary.append("Namespaces %s%s" % (verb + "created: ", ", ".join(absent)))
+        if opts.get("service_accounts"):
+            summary.append("Service accounts %s: %s" % (", ".join(opts["service_accounts"]), (
+                "the Secret %sadded to imagePullSecrets of %s" % (verb, ", ".join(patched))) if patched else "already list the Secret"))
+        if restore:
+            summary = ["Put back: " + line]
+        fact.update(in_use=in_use, holds=token_id, writes=writes, patched=patched, summary=summary)
+        return {"changed": changed, "ansible_facts": {"__pull_secret_cluster": fact}, "msg": summary}
+
+    def _settle_races(self, kube, names, results, annotations, data, writes):
+        """kubernetes.core turns a 409 on create into changed plus a warning, with no object: another run created the
+        Secret between our read and our write. Read those again and tell the truth."""
+        raced = [ns for ns, res in zip(names, results) if res.get("method") == "create" and not res.get("result")]
+        if not raced:
+            return
+        again = plan.classify(kube.list("Read the Secrets another run created", "Secret",
+                                        field_selectors=["metadata.name=%s" % self._opts["name"]], secret=True), raced,
+                              self._opts["name"])["namespaces"]
+        foreign = plan.by_state(again, "foreign")
+        if foreign:
+            raise StepError("While this run wrote it, someone else created a Secret named %s in %s that is not managed by %s."
+                            % (self._opts["name"], ", ".join(foreign), plan.MANAGED_BY))
+        retry = [ns for ns, entry in again.items() if entry["state"] == "missing"]
+        settled = plan.write_plan(again, annotations, data)
+        redo = sorted(set(retry) | set(settled["update"]))
+        if redo:
+            kube.apply("Write the Secrets again", [plan.secret_definition(self._opts["name"], ns, annotations, data) for ns in redo],
+                       secret=True)
+        for ns in raced:
+            if ns in settled["unchanged"]:
+                writes["create"].remove(ns)
+                writes["unchanged"].append(ns)
+        self._warnings.append("Another run created Secret %s in %s at the same time; it was read again and %s." % (
+            self._opts["name"], ", ".join(raced), "written" if redo else "already holds the same content"))
+
+    def _patch_service_accounts(self, kube, created):
+        opts, fact = self._opts, self._fact
+        names = opts.get("service_accounts") or []
+        if not names:
+            return []
+        accounts = list(fact["service_accounts"])
+        if created and "default" in names and not self._check_mode:
+            accounts += self._wait_for_default_accounts(kube, created)
+        patches = plan.service_account_plan(accounts, fact["targets"], names, opts["name"], created=created)["patch"]
+        if patches:
+            kube.apply("Add the Secret to the service accounts' imagePullSecrets", patches)
+        return ["%s/%s" % (p["metadata"]["namespace"], p["metadata"]["name"]) for p in patches]
+
+    def _wait_for_default_accounts(self, kube, created, timeout=15):
+        """The controller adds ``default`` to a new namespace a moment after it is created."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [_account(a) for a in kube.list("Read the new namespaces' service accounts", "ServiceAccount",
+                                                    field_selectors=["metadata.name=default"])
+                     if (a.get("metadata") or {}).get("namespace") in created]
+            if {a["metadata"]["namespace"] for a in found} >= set(created) or time.monotonic() > deadline:
+                return found
+            time.sleep(1)
+
+    def _defer(self, message, token_id):
+        """A rotation hears from every cluster before it decides: this cluster's failure is recorded, not raised. Its
+        Secrets may hold the new token now."""
+        fact = self._fact
+        in_use = dict(fact.get("in_use") or {})
+        if token_id:
+            in_use.setdefault(token_id, []).extend(fact["targets"])
+        fact.update(failed=message, in_use=in_use, holds=None, done=True, written=True)
+        return {"changed": True, "ansible_facts": {"__pull_secret_cluster": fact}, "msg": message}
+
+    # -- prove: the kubelet pulls with the Secret --------------------------------------------------------------------
+    def _prove(self):
+        opts, fact = self._opts, self._fact
+        needed = opts.get("pod_enabled") or opts.get("rotate")
+        if not needed or fact.get("failed"):
+            fact["done"] = True
+            return {"changed": False, "ansible_facts": {"__pull_secret_cluster": fact}}
+        kube = self._connect()
+        annotations, _data, _token = self._desired()
+        manifest = self._render_pod()
+        desired = desired_pod(manifest, annotations[plan.FINGERPRINT].split(":", 1)[1])
+        proof = PodProof(kube, fact["pod_namespace"], opts["pod_name"], desired, plan.MANAGED_BY, opts["pod_wait_timeout"],
+                         check_mode=self._check_mode)
+        try:
+            outcome = proof.run(current=fact.get("pod") if fact.get("pod_namespace") not in fact.get("absent_namespaces", []) else None)
+        except (KubeError, ProofError) as exc:
+            if opts.get("rotate"):
+                return self._defer(str(exc), None)
+            raise
+        if not opts.get("pod_enabled") and not self._check_mode:
+            kube.delete("Remove the verification Pod (only the rotation needed it)", "Pod", fact["pod_namespace"], opts["pod_name"])
+        line = "Pod %s/%s: %s" % (fact["pod_namespace"], opts["pod_name"], outcome.get("line"))
+        fact.update(done=True, proof={k: outcome.get(k) for k in ("action", "proven", "pulled", "seconds", "line")},
+                    summary=list(fact.get("summary") or []) + [line])
+        return {"changed": bool(outcome.get("changed")), "ansible_facts": {"__pull_secret_cluster": fact},
+                "msg": line}
+
+    def _render_pod(self):
+        """templates/pod.yaml.j2 of the role (the procedure's mypod.yaml), rendered with the run's values."""
+        import yaml
+
+        path = self._find_needle("templates", "pod.yaml.j2")
+        with open(path, encoding="utf-8") as handle:
+            source = handle.read()
+        variables = dict(self._task_vars)
+        variables["__pull_secret_cluster"] = self._fact
+        templar = self._templar.copy_with_new_env(available_variables=variables)
+        manifest = yaml.safe_load(to_text(templar.template(trust_as_template(source))))
+        path_out = self._opts.get("pod_manifest_path")
+        if path_out:
+            with open(os.path.expanduser(path_out), "w", encoding="utf-8") as handle:
+                yaml.safe_dump(manifest, handle, default_flow_style=False, sort_keys=False)
+        return manifest
+
+    # -- decide: what the play may revoke or must restore, from every cluster --------------------------------------
+    def _clusters(self):
+        hostvars = self._task_vars.get("hostvars") or {}
+        return [{"host": h, "fact": _hostvar(hostvars, h, "__pull_secret_cluster")} for h in self._task_vars.get("ansible_play_hosts_all") or []]
+
+    def _decide(self):
+        """From every cluster of the play: tokens to revoke and to keep (and why); for a rotation, the clusters where the
+        new token failed and whether to restore the previous one."""
+        opts = self._opts
+        clusters = self._clusters()
+        readonly = not opts.get("token_read_write")
+        token = self._var("__pull_secret_token") or {}
+        listed = token.get("tokens") or (self._var("__pull_secret_listed") or {}).get("tokens") or []
+        current = token.get("id")
+        out = {"changed": False, "revoke": [], "kept": [], "failures": [], "restore": False}
+        if opts.get("rotate") and opts.get("state") == "present":
+            out["failures"] = tokens.rotation_failures(clusters)
+            previous = (self._var("__pull_secret_restore") or {}).get("id")
+            if self._task.args.get("restore"):
+                # Every cluster that could be put back holds the previous token: the new one goes unless one may hold it.
+                out.update(tokens.revocable([t for t in listed if t.get("id") == current], readonly, clusters,
+                                            keep=(previous,) if previous else ()))
+                return out
+            if out["failures"]:
+                out["restore"] = bool(previous)
+                return out
+        out.update(tokens.revocable(listed, readonly, clusters, keep=(current,) if current else ()))
+        return out
+
+    def _read_description(self):
+        """Audit without a given description: the one recorded on the Secrets (or the derived default)."""
+        opts = self._opts
+        kube = self._connect(identify(opts.get("kubeconfig"), opts.get("context")))
+        targets, _ = self._targets(kube)
+        secrets, _ = self._read_named(kube, "Secret", targets, name=opts["name"], secret=True, step="Read the Secrets named %s" % opts["name"])
+        namespaces = plan.classify(secrets, targets, opts["name"])["namespaces"]
+        return {"changed": False, "ansible_facts": {"__pull_secret_cluster": {
+            "token_description": plan.recorded_description(namespaces) or opts["token_description"]}}}
+
+    # -- remove (state absent): only what carries our label ----------------------------------------------------------
+    def _remove(self):
+        opts = self._opts
+        identity = identify(opts.get("kubeconfig"), opts.get("context"))
+        kube = self._connect(identity)
+        targets, _ = self._targets(kube)
+        secrets, seen_all = self._read_named(kube, "Secret", targets, name=opts["name"], secret=True,
+                                             step="Read the Secrets named %s" % opts["name"])
+        found = plan.classify(secrets, targets, opts["name"])
+        ours = plan.by_state(found["namespaces"], "ours")
+        pod_namespace = opts.get("pod_namespace") or targets[0]
+        pod = kube.get("Read the verification Pod", "Pod", pod_namespace, opts["pod_name"])
+        removed = {"pod": False, "service_accounts": [], "secrets": []}
+        if pod is not None and plan.is_ours(pod):
+            removed["pod"] = kube.delete("Delete the verification Pod", "Pod", pod_namespace, opts["pod_name"],
+                                         wait_timeout=opts.get("pod_wait_timeout"))
+        if ours:
+            accounts, _ = self._read_named(kube, "ServiceAccount", ours, step="Read the service accounts", cluster_wide=seen_all)
+            removals = plan.service_account_removals(accounts, ours, opts["name"])
+            if removals:
+                kube.apply("Remove the Secret from the service accounts' imagePullSecrets", removals)
+                removed["service_accounts"] = ["%s/%s" % (r["metadata"]["namespace"], r["metadata"]["name"]) for r in removals]
+            kube.call("Delete our Secrets", "kubernetes.core.k8s", {"state": "absent", "definition": [
+                {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": opts["name"], "namespace": ns}} for ns in ours]})
+            removed["secrets"] = ours
+        description = opts["token_description"] if opts.get("token_description_given") else (
+            plan.recorded_description(found["namespaces"]) or opts["token_description"])
+        fact = {"host": self._task_vars.get("inventory_hostname"), "identity": identity, "targets": targets,
+                "token_description": description, "in_use": found["elsewhere"], "seen_all": seen_all, "done": True, "removed": removed,
+                "kept_foreign": plan.by_state(found["namespaces"], "foreign")}
+        verb = "would be " if self._check_mode else ""
+        lines = ["Pod %s/%s: %s" % (pod_namespace, opts["pod_name"], (verb + "deleted") if removed["pod"] else
+                                    "not ours, kept" if pod is not None else "none"),
+                 "Secret %s: %sdeleted in %d namespace(s)" % (opts["name"], verb, len(ours))]
+        if fact["kept_foreign"]:
+            lines.append("Secret %s in %s is not managed by %s: kept, and the service accounts' entries for it too" % (
+                opts["name"], ", ".join(fact["kept_foreign"]), plan.MANAGED_BY))
+        fact["summary"] = lines
+        return {"changed": bool(removed["pod"] or removed["service_accounts"] or removed["secrets"]),
+                "ansible_facts": {"__pull_secret_cluster": fact}, "msg": lines}
+
+    # -- audit -------------------------------------------------------------------------------------------------------
+    def _audit(self):
+        from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._pull_secret_audit import audit_cluster
+
+        opts = self._opts
+        identity = identify(opts.get("kubeconfig"), opts.get("context"))
+        kube = self._connect(identity)
+        targets, _ = self._targets(kube)
+        secrets, seen_all = self._read_named(kube, "Secret", targets, name=opts["name"], secret=True,
+                                             step="Read the Secrets named %s" % opts["name"])
+        accounts, _ = self._read_named(kube, "ServiceAccount", targets, step="Read the service accounts", cluster_wide=seen_all)
+        listed = (self._var("__pull_secret_audit_tokens") or {}).get("tokens") or []
+        part = audit_cluster(self._task_vars.get("inventory_hostname"), identity, targets, secrets, accounts, listed, opts)
+        return {"changed": False, "ansible_facts": {"__pull_secret_cluster": {"audit": part, "done": True, "seen_all": seen_all}}}
+
+    def _report(self):
+        from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._pull_secret_audit import audit_report
+
+        listed = (self._var("__pull_secret_audit_tokens") or {}).get("tokens") or []
+        report = audit_report(self._clusters(), self._task_vars.get("ansible_play_hosts") or [], listed, self._opts)
+        path = self._opts.get("audit_report_path")
+        if path:
+            import json
+            with open(os.path.expanduser(path), "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(report, indent=2) + "\n")
+        out = {"changed": False, "report": report, "msg": report["lines"]}
+        if self._opts.get("audit_fail_on_drift") and not report["in_order"]:
+            out.update(failed=True, msg="Audit: %d problem(s): %s" % (len(report["problems"]), "; ".join(report["problems"])))
+        return out
+
+
+def _b64(text):
+    import base64
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _counts(namespaces):
+    counts = {}
+    for entry in namespaces.values():
+        counts[entry["state"]] = counts.get(entry["state"], 0) + 1
+    return ", ".join("%d %s" % (n, s) for s, n in sorted(counts.items()))
+
+
+def _account(account):
+    """What the role needs of a service account (the list can be large)."""
+    metadata = account.get("metadata") or {}
+    return {"metadata": {"name": metadata.get("name"), "namespace": metadata.get("namespace"),
+                         "resourceVersion": metadata.get("resourceVersion")},
+            "imagePullSecrets": account.get("imagePullSecrets") or []}
+
+
+def _hostvar(hostvars, host, name):
+    try:
+        return hostvars[host].get(name)
+    except (KeyError, AttributeError):
+        return None
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

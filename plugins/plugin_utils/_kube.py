@@ -1,0 +1,191 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ibm_dedicated.registry contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Kubernetes calls of the pull_secret role: each one a kubernetes.core module run from an action plugin.
+
+The one place where transient errors are retried (bounded, with backoff) and where a failed call becomes one message
+that names the step, what Kubernetes said, and what to fix. Never a header, a traceback or a Secret's data in it.
+"""
+
+import json
+import re
+import time
+
+TRANSIENT = frozenset((429, 500, 502, 503, 504))
+
+# kubernetes.core reports an ApiException as text: "Exception '403\nReason: Forbidden\nHTTP response headers: ...
+# HTTP response body: {<Status>}\n...", a failed write as "Failed to create object: b'{<Status>}'".
+_CODE = re.compile(r"\b(?:Exception '|status(?: code)?[:= ]+|\()(\d{3})\b")
+_BODY = re.compile(r"HTTP response body: (\{.*?\})\s*(?:\n|$)")
+_OBJECT = re.compile(r"Failed to \w+ (?:object|requested object): b?'?(\{.*\})(?:\\n)?'?\s*$", re.DOTALL)
+_REASON = re.compile(r"Reason: ([^\n]+)")
+_CONNECTION = re.compile(r"(Connection refused|Name or service not known|Temporary failure in name resolution|timed out"
+                         r"|certificate verify failed|Max retries exceeded|Connection reset|RemoteDisconnected)", re.IGNORECASE)
+_KUBECONFIG = re.compile(r"(kube-?config|Invalid kube-config|context .* not found|Expected key|No configuration found"
+                         r"|Failed to load kubeconfig|ConfigException)", re.IGNORECASE)
+_IMPORT = re.compile(r"Failed to import the required Python library \((\w+)\)")
+# What a module that never ran (wrong interpreter, broken Python) leaves behind.
+_CRASH = re.compile(r"MODULE FAILURE|The module failed to execute correctly|No such file or directory|"
+                    r"not found|SyntaxError|ModuleNotFoundError|ImportError|interpreter", re.IGNORECASE)
+
+
+def describe(result):
+    """``{code, reason, message, transient, kind}`` of a failed kubernetes.core result.
+
+    kind is ``api`` (the API server answered with an error), ``connection`` (no answer), ``kubeconfig`` (the client
+    could not be configured), ``python`` (the module could not run: interpreter or packages) or ``module``.
+    """
+    result = result or {}
+    text = str(result.get("msg") or "")
+    code = reason = message = None
+    body = _BODY.search(text) or _OBJECT.search(text)
+    if body:
+        try:
+            status = json.loads(body.group(1))
+            code, reason, message = status.get("code"), status.get("reason"), status.get("message")
+        except ValueError:
+            pass
+    if code is None:
+        found = _CODE.search(text)
+        code = int(found.group(1)) if found and ("Reason:" in text or "HTTP response" in text or body) else None
+    if reason is None:
+        found = _REASON.search(text)
+        reason = found.group(1).strip() if found else result.get("reason")
+    stderr = str(result.get("module_stderr") or "")
+    if code is not None:
+        kind = "api"
+    elif _IMPORT.search(text):
+        kind = "python"
+        message = _IMPORT.search(text).group(0)
+    elif "module_stderr" in result or ("rc" in result and _CRASH.search(text)):
+        kind = "python"
+        last = [line for line in stderr.strip().splitlines() if line.strip()]
+        message = (last[-1].strip() if last else text.strip().splitlines()[0] if text.strip() else "the module did not run")[:300]
+    elif _CONNECTION.search(text):
+        kind = "connection"
+        message = _CONNECTION.search(text).group(1)
+        detail = _first_line(text)
+        if detail and message not in detail[:60]:
+            message = "%s (%s)" % (message, detail[:200])
+    elif _KUBECONFIG.search(text):
+        kind = "kubeconfig"
+    else:
+        kind = "module"
+    if message is None:
+        message = _first_line(text)[:300]
+    return {"code": code, "reason": reason, "message": message or "", "transient": code in TRANSIENT or kind == "connection",
+            "kind": kind}
+
+
+def _first_line(text):
+    """The first line, which names what failed, without the traceback or headers below it."""
+    text = (text or "").strip()
+    return text.splitlines()[0].strip() if text else ""
+
+
+class KubeError(Exception):
+    """A Kubernetes call of a step failed; ``str()`` is the message for the user."""
+
+    def __init__(self, step, where, error):
+        self.step = step
+        self.where = where
+        self.error = error
+        self.code = error.get("code")
+        super().__init__(self.render())
+
+    def render(self):
+        error, step, where = self.error, self.step, self.where
+        code, kind, message = error.get("code"), error.get("kind"), error.get("message")
+        if code == 401:
+            return ('%s: the Kubernetes API server rejected the credentials of %s (401 Unauthorized). Renew the token or '
+                    'client certificate in that kubeconfig, or choose another context with pull_secret_context.' % (step, where))
+        if code == 403:
+            return ('%s: %s may not do this (403 Forbidden): %s. Grant it that verb on that resource (a Role in the namespace, '
+                    'or a ClusterRole for every namespace: see the RBAC section of the role README), or choose another '
+                    'context with pull_secret_context.' % (step, where, message))
+        if code is not None:
+            return '%s: Kubernetes answered %s %s (%s): %s%s.' % (
+                step, code, error.get("reason") or "", where, message.rstrip("."), " (still failing after retries)" if error.get("transient") else "")
+        if kind == "connection":
+            return ('%s: no answer from the Kubernetes API server of %s: %s. Check the server address in that kubeconfig, '
+                    'the network, and that the cluster is up.' % (step, where, message))
+        if kind == "kubeconfig":
+            return ('%s: the Kubernetes client could not use %s: %s. Check pull_secret_kubeconfig (or K8S_AUTH_KUBECONFIG) '
+                    'and pull_secret_context.' % (step, where, message))
+        if kind == "python":
+            return ('%s: the kubernetes.core module could not run on this host: %s. Set ansible_python_interpreter for the '
+                    'host to a Python that has the kubernetes package (pip install kubernetes; for a local connection '
+                    '"{{ ansible_playbook_python }}" is the controller\'s own).' % (step, message))
+        return '%s (%s): %s' % (step, where, message)
+
+
+class Kube:
+    """Kubernetes calls through kubernetes.core modules.
+
+    ``run(module, args, secret=False, check=None)`` executes a module and returns its result (the action plugin's
+    ``_execute_module``); ``connection`` holds the kubeconfig and context options passed to every module; ``where``
+    names the cluster in messages.
+    """
+
+    def __init__(self, run, connection, where, attempts=3, backoff=1.0, sleep=time.sleep):
+        self._run = run
+        self.connection = {k: v for k, v in (connection or {}).items() if v not in (None, "")}
+        self.where = where
+        self.attempts = attempts
+        self.backoff = backoff
+        self._sleep = sleep
+        self.calls = 0  # module processes started, for the bench
+
+    def call(self, step, module, args, secret=False, check=None):
+        """The module's result; retried on transient errors; raises KubeError on any failure."""
+        args = dict(self.connection, **args)
+        delay = self.backoff
+        for attempt in range(1, self.attempts + 1):
+            self.calls += 1
+            result = self._run(module, args, secret=secret, check=check) or {}
+            if not result.get("failed"):
+                return result
+            error = describe(result)
+            if not error["transient"] or attempt == self.attempts:
+                raise KubeError(step, self.where, error)
+            self._sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def list(self, step, kind, namespace=None, label_selectors=None, field_selectors=None, name=None, secret=False):
+        args = {"kind": kind, "hidden_fields": ["metadata.managedFields"]}
+        for key, value in (("namespace", namespace), ("name", name), ("label_selectors", label_selectors),
+                           ("field_selectors", field_selectors)):
+            if value:
+                args[key] = value
+        return list(self.call(step, "kubernetes.core.k8s_info", args, secret=secret, check=False).get("resources") or [])
+
+    def get(self, step, kind, namespace, name, secret=False):
+        found = self.list(step, kind, namespace=namespace, name=name, secret=secret)
+        return found[0] if found else None
+
+    def apply(self, step, definitions, secret=False, check=None):
+        """Create or update ``definitions`` in one module process; ``[{changed, method, result}]`` per object."""
+        if not definitions:
+            return []
+        result = self.call(step, "kubernetes.core.k8s", {"state": "present", "definition": list(definitions)},
+                           secret=secret, check=check)
+        return per_object(result, len(definitions))
+
+    def delete(self, step, kind, namespace, name, wait_timeout=None):
+        args = {"state": "absent", "kind": kind, "namespace": namespace, "name": name}
+        if wait_timeout:
+            args.update(wait=True, wait_sleep=1, wait_timeout=int(wait_timeout))
+        return bool(self.call(step, "kubernetes.core.k8s", args).get("changed"))
+
+
+def per_object(result, count):
+    """kubernetes.core.k8s answers one object as ``{changed, method, result}`` and a list as
+    ``{result: {results: [...]}}``: always the list."""
+    inner = result.get("result")
+    if isinstance(inner, dict) and isinstance(inner.get("results"), list):
+        return inner["results"]
+    if count == 1:
+        return [{"changed": result.get("changed", False), "method": result.get("method"), "result": inner or {},
+                 "warnings": result.get("warnings") or []}]
+    return [{"changed": result.get("changed", False), "method": result.get("method"), "result": {}} for _ in range(count)]
