@@ -1,0 +1,321 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ibm_dedicated.registry contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The pull_secret role's audit (``pull_secret_state: audit``): pure functions, unit-tested.
+
+``audit_cluster`` judges one cluster's Secrets against the registry's token list; ``audit_report`` puts every cluster's
+part and the token list together, with the summary the role shows. Nothing returned here holds a credential: a
+Secret is described by its status, the id of the token it holds (the JWT's ``jti``, not a secret) and, when it is
+stale, what differs from what the role would write, in words.
+"""
+
+import base64
+import binascii
+import datetime
+import json
+import time
+
+from ansible_collections.ibm_dedicated.registry.plugins.filter.docker_config_json import (
+    docker_config_fingerprint,
+    docker_config_json,
+)
+from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _pull_secret_plan as plan
+from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._pull_secret_tokens import is_live, is_permanent, same_access
+
+REPAIR = "Repair: run playbooks/pull_secret.yml (same variables)"
+NOT_AUDITED = "could not be audited (see its error above)"
+STATUSES = ("ok", "stale", "missing", "foreign")
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+# -- one cluster ----------------------------------------------------------------------------------------------------
+def audit_cluster(host, identity, targets, secrets, accounts, tokens, opts, apikey=None, now=None):
+    """This cluster's part of the audit (JSON-able, never a credential)::
+
+        {"cluster", "context", "server",
+         "namespaces": {ns: {"status": "ok"|"stale"|"missing"|"foreign", "token_id", "service_accounts", "differs"}},
+         "elsewhere": {token_id: [ns, ...]},   # managed Secrets outside the targets that the read saw
+         "problems": ["one line each"]}
+
+    ``secrets``: the Secrets named ``opts["name"]`` as kubernetes.core returns them (with data); ``accounts``: the
+    ServiceAccounts; ``tokens``: registry_token_info's list with values; ``opts``: the role's converted options;
+    ``apikey``: the IBM Cloud API key when the credential type is ``iamapikey`` (without it the key itself cannot be
+    compared, everything else is).
+    """
+    name = opts["name"]
+    now = time.time() if now is None else now
+    found = plan.classify(secrets, targets, name)
+    objects = {}
+    for secret in secrets or []:
+        metadata = secret.get("metadata") or {}
+        if metadata.get("name", name) == name:
+            objects[metadata.get("namespace")] = secret
+    references = _references(accounts, name)
+    listed = {str(t["id"]): t for t in tokens or [] if t.get("id")}
+    description = _expected_description(found["namespaces"], opts)
+    namespaces, problems = {}, []
+    for namespace, state in found["namespaces"].items():
+        entry = {"status": state["state"], "token_id": None, "service_accounts": references.get(namespace, []), "differs": []}
+        if state["state"] == "ours":
+            entry["token_id"] = state["token_id"]
+            entry["differs"] = _differences(objects[namespace], state, listed, opts, description, apikey, now)
+            entry["status"] = "stale" if entry["differs"] else "ok"
+        where = "%s/%s: Secret %s" % (host, namespace, name)
+        if entry["status"] == "stale":
+            problems.append("%s is stale: %s. %s" % (where, "; ".join(entry["differs"]), REPAIR))
+        elif entry["status"] == "missing":
+            problems.append("%s is missing. %s" % (where, REPAIR))
+        elif entry["status"] == "foreign":
+            problems.append("%s is foreign: a Secret of this name not managed by %s; rename pull_secret_name or remove it"
+                            % (where, plan.MANAGED_BY))
+        namespaces[namespace] = entry
+    identity = identity or {}
+    return {"cluster": host, "context": identity.get("context"), "server": identity.get("server"), "namespaces": namespaces,
+            "elsewhere": found["elsewhere"], "problems": problems}
+
+
+def _references(accounts, name):
+    """``{namespace: [service account names whose imagePullSecrets name the Secret]}``."""
+    out = {}
+    for account in accounts or []:
+        metadata = account.get("metadata") or {}
+        if any((entry or {}).get("name") == name for entry in account.get("imagePullSecrets") or []):
+            out.setdefault(metadata.get("namespace"), []).append(metadata.get("name"))
+    return {namespace: sorted(set(names)) for namespace, names in out.items()}
+
+
+def _expected_description(namespaces, opts):
+    """The description the role would write: as given, else the one recorded on our Secrets, else the derived one
+    (what the action's ``_description`` decides)."""
+    if opts.get("token_description_given"):
+        return opts.get("token_description")
+    return plan.recorded_description(namespaces) or opts.get("token_description")
+
+
+def _differences(secret, state, listed, opts, description, apikey, now):
+    """What differs between a Secret of ours and what the role would write, in words (never a value)."""
+    annotations = (secret.get("metadata") or {}).get("annotations") or {}
+    data = (secret.get("data") or {}).get(".dockerconfigjson")
+    server, user = opts["server"], opts.get("docker_username") or "token"
+    email = opts.get("docker_email") or None
+    text = _b64text(data) if isinstance(data, str) else None
+    document = _json(text)
+    auths = document.get("auths") if isinstance(document, dict) else None
+    reasons = []
+
+    # what the content holds
+    entry = None
+    if not isinstance(auths, dict):
+        reasons.append("the .dockerconfigjson cannot be read")
+    elif not auths:
+        reasons.append("the .dockerconfigjson holds no credential (expected one for %s)" % server)
+    else:
+        if sorted(auths) != [server]:
+            reasons.append("server is %s, expected %s" % (", ".join(sorted(auths)), server))
+        entry = _credential(auths.get(server) if server in auths else auths[min(auths)])
+        if entry["user"] != user:
+            reasons.append("user is %s, expected %s" % (entry["user"] or "(none)", user))
+        elif (entry["email"] or None) != email:
+            reasons.append("email is %s, expected %s" % (entry["email"] or "(none)", email or "(none)"))
+    content_id = _content_id(entry)
+
+    # the credential, at the registry
+    password, token_id = None, None
+    if user == "iamapikey":
+        token_id = "iamapikey"
+        if entry and entry["user"] == "iamapikey":
+            if apikey and entry["password"] != apikey:
+                reasons.append("holds another API key than pull_secret_apikey")
+            password = apikey or entry["password"]
+    elif state.get("user") == "token" and state.get("token_id"):
+        token_id = state["token_id"]
+        token = listed.get(token_id)
+        readonly = not opts.get("token_read_write")
+        if token is None:
+            reasons.append("token %s is unknown at the registry (deleted?)" % token_id)
+        elif token.get("revoked"):
+            reasons.append("token %s is revoked at the registry" % token_id)
+        elif not is_live(token, now):
+            reasons.append("token %s has expired" % token_id)
+        if token is not None and not same_access(token, readonly):
+            if bool(token.get("readonly")) != readonly:
+                reasons.append("holds a read-only token" if token.get("readonly") else "holds a read-write token")
+            elif is_live(token, now):
+                reasons.append("holds an expiring token (the role writes permanent ones)")
+        if entry and entry["user"] == "token" and content_id is None:
+            reasons.append("the password is not a registry token")
+        elif token is not None:
+            password = token.get("token") or (entry or {}).get("password")
+            if token.get("token") and entry and entry["user"] == "token" and entry["password"] != token["token"]:
+                reasons.append("the password is not token %s's value at the registry" % token_id)
+    elif not reasons:
+        reasons.append("holds no registry token the role can read")
+
+    # our annotations
+    recorded = annotations.get(plan.TOKEN_ID)
+    if content_id and recorded != content_id:
+        reasons.append("annotation token-id says %s but the Secret holds %s" % (recorded or "(nothing)", content_id))
+    if text is not None and annotations.get(plan.FINGERPRINT) != "sha256:" + docker_config_fingerprint(text):
+        reasons.append("annotation fingerprint does not match the content")
+    if annotations.get(plan.DESCRIPTION) != description:
+        reasons.append("description annotation is %s, expected %s" % (_quoted(annotations.get(plan.DESCRIPTION)), _quoted(description)))
+
+    # and, when nothing above explains it, the exact content the role would write
+    if not reasons and password and token_id:
+        desired = docker_config_json(server, user, password, email)
+        annotations_desired = plan.desired_annotations(token_id, description, docker_config_fingerprint(desired))
+        if plan.digest(annotations_desired, _b64(desired)) != state.get("digest"):
+            reasons.append("the .dockerconfigjson is not laid out as the role writes it")
+    return reasons
+
+
+def _credential(entry):
+    entry = entry if isinstance(entry, dict) else {}
+    user, password = entry.get("username"), entry.get("password")
+    if (not user or not password) and isinstance(entry.get("auth"), str):
+        decoded = _b64text(entry["auth"])
+        if decoded and ":" in decoded:
+            user, password = decoded.split(":", 1)
+    return {"user": user, "password": password, "email": entry.get("email")}
+
+
+def _content_id(entry):
+    """The credential the content holds: a registry token's ``jti``, ``iamapikey``, or None."""
+    if not entry:
+        return None
+    if entry["user"] == "iamapikey":
+        return "iamapikey"
+    password = entry["password"]
+    if entry["user"] == "token" and isinstance(password, str) and password.count(".") == 2:
+        claims = _json(_b64text(password.split(".")[1], urlsafe=True))
+        if isinstance(claims, dict) and claims.get("jti"):
+            return str(claims["jti"])
+    return None
+
+
+def _b64text(text, urlsafe=False):
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        raw = base64.urlsafe_b64decode(padded) if urlsafe else base64.b64decode(padded)
+        return raw.decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError, TypeError, AttributeError):
+        return None
+
+
+def _json(text):
+    try:
+        return json.loads(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _b64(text):
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _quoted(value):
+    return json.dumps(value) if value is not None else "(none)"
+
+
+# -- the whole audit ------------------------------------------------------------------------------------------------
+def audit_report(clusters, play_hosts, tokens, opts, now=None):
+    """Every cluster's part and the token list, put together (JSON-able, never a credential)::
+
+        {"generated_at", "secret_name", "credential_type", "token_description",
+         "tokens": [{"id", "description", "readonly", "revoked", "expiry", "permanent", "live", "managed",
+                     "created_at", "age_days", "used_by": ["cluster/namespace"]}],
+         "clusters": [part, or {"cluster", "error"}], "problems": [...], "in_order": bool, "lines": [summary]}
+
+    ``clusters``: ``[{"host", "fact"}]`` for every host of the play (``fact`` the host's ``__pull_secret_cluster``, whose
+    ``audit`` is that host's part, or None); ``play_hosts``: the hosts still in the play.
+    """
+    now = time.time() if now is None else now
+    readonly = not opts.get("token_read_write")
+    parts, problems, used, unaudited = [], [], {}, []
+    for cluster in clusters or []:
+        host = cluster["host"]
+        fact = cluster.get("fact") or {}
+        part = fact.get("audit")
+        if host not in (play_hosts or []) or not part:
+            parts.append({"cluster": host, "error": NOT_AUDITED})
+            problems.append("%s: %s" % (host, NOT_AUDITED))
+            unaudited.append(host)
+            continue
+        parts.append(part)
+        problems.extend(part.get("problems") or [])
+        for namespace, entry in (part.get("namespaces") or {}).items():
+            if entry.get("token_id"):
+                used.setdefault(entry["token_id"], []).append("%s/%s" % (host, namespace))
+        for token_id, namespaces in (part.get("elsewhere") or {}).items():
+            used.setdefault(token_id, []).extend("%s/%s" % (host, namespace) for namespace in namespaces)
+        if not fact.get("seen_all", True):
+            unaudited.append("%s (only its listed namespaces could be read)" % host)
+
+    listed = []
+    managed_live = False
+    for token in tokens or []:
+        token_id = token.get("id")
+        live = is_live(token, now)
+        managed = same_access(token, readonly)
+        listed.append({
+            "id": token_id, "description": token.get("description"), "readonly": bool(token.get("readonly")),
+            "revoked": bool(token.get("revoked")), "expiry": token.get("expires_at"), "permanent": is_permanent(token),
+            "live": live, "managed": managed, "created_at": token.get("created_at"),
+            "age_days": _age_days(token.get("created_at"), now), "used_by": sorted(set(used.get(token_id, []))),
+        })
+        managed_live = managed_live or (managed and live)
+        if opts.get("credential_type") == "token" and managed and live and not used.get(token_id):
+            problems.append("token %s is live at the registry but no Secret of this play uses it%s" % (
+                token_id, " (it may be used where the audit could not look: %s)" % ", ".join(unaudited) if unaudited else ""))
+    if opts.get("credential_type") == "token" and not managed_live:
+        other = any(t["live"] for t in listed)
+        problems.append("no live registry token is described %s%s" % (
+            json.dumps(opts.get("token_description")),
+            " with the access the role manages (%s, permanent)" % ("read-only" if readonly else "read-write") if other else ""))
+
+    report = {
+        "generated_at": datetime.datetime.fromtimestamp(now, datetime.timezone.utc).strftime(_TIME_FORMAT),
+        "secret_name": opts.get("name"), "credential_type": opts.get("credential_type"),
+        "token_description": opts.get("token_description"), "tokens": listed, "clusters": parts, "problems": problems,
+        "in_order": not problems,
+    }
+    report["lines"] = _summary(report)
+    return report
+
+
+def _age_days(created, now):
+    if not created:
+        return None
+    try:
+        when = datetime.datetime.strptime(created, _TIME_FORMAT).replace(tzinfo=datetime.timezone.utc)
+    except (TypeError, ValueError):
+        try:
+            when = datetime.datetime.fromisoformat(str(created).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.timezone.utc)
+    return round((now - when.timestamp()) / 86400, 1)
+
+
+def _summary(report):
+    """What the role shows: one line for the Secret, one per token, one per cluster, then the problems."""
+    lines = ["Audit of Secret %s (%s)" % (report["secret_name"], "in order" if report["in_order"] else "%d problem(s)" % len(report["problems"]))]
+    for token in report["tokens"]:
+        lines.append("token %s: %s, %s, %s%s, used by %d Secret(s)%s" % (
+            token["id"], "live" if token["live"] else "revoked" if token["revoked"] else "expired",
+            "read-only" if token["readonly"] else "read-write",
+            "permanent" if token["permanent"] else "expires %s" % token["expiry"],
+            ", age %s days" % token["age_days"] if token["age_days"] is not None else "",
+            len(token["used_by"]), "" if token["managed"] else ", other access, not managed"))
+    for cluster in report["clusters"]:
+        if "error" in cluster:
+            lines.append("%s: %s" % (cluster["cluster"], cluster["error"]))
+            continue
+        counts = {}
+        for entry in cluster["namespaces"].values():
+            counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+        ordered = sorted(counts.items(), key=lambda item: STATUSES.index(item[0]) if item[0] in STATUSES else len(STATUSES))
+        lines.append("%s: %s namespace(s)" % (cluster["cluster"], ", ".join("%d %s" % (n, s) for s, n in ordered) or "0"))
+    lines.extend(report["problems"])
+    return lines
