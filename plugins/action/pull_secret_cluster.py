@@ -281,18 +281,27 @@ class ActionModule(ActionBase):
         return result
 
     def _previous(self):
-        """Before a rotation mints: the one live token of the managed access, kept (with its value, no_log) so that a
-        failed rotation can put it back."""
+        """Before a rotation mints: the token the target Secrets of every cluster hold now, kept (with its value, no_log)
+        so that a failed rotation can put it back; only a live token of the managed access is ever put back."""
         login = self._var("__pull_secret_login") or {}
         if login and not login.get("skipped"):
             self._ibm_result("__pull_secret_login", "Log in with the single-use credential", "authorization")
         listed = self._ibm_result("__pull_secret_previous", "Read the live tokens before rotating", "tokens").get("tokens") or []
-        live = tokens.live_of_access(listed, not self._opts.get("token_read_write"))
-        if len(live) > 1:
-            raise StepError("%d registry tokens of this access described %r are live (%s); a rotation would make a third. Run "
-                            "the role without pull_secret_rotate first: it keeps the one the Secrets use and revokes the others "
-                            "no Secret uses." % (len(live), self._fact.get("token_description"), ", ".join(t["id"] for t in live)))
-        previous = {"id": live[0]["id"], "token": live[0].get("token")} if live else {}
+        held = {}
+        for cluster in self._clusters():
+            for namespace, entry in ((cluster.get("fact") or {}).get("namespaces") or {}).items():
+                if entry.get("state") == "ours" and entry.get("token_id"):
+                    held.setdefault(entry["token_id"], []).append("%s/%s" % (cluster["host"], namespace))
+        if len(held) > 1:
+            raise StepError("The Secrets of this run hold %d different tokens (%s); a rotation replaces one. Run the role "
+                            "without pull_secret_rotate first, so that they all hold one." % (
+                                len(held), "; ".join("%s in %s" % (t, tokens.few(w)) for t, w in sorted(held.items()))))
+        live = {t["id"]: t for t in tokens.live_of_access(listed, not self._opts.get("token_read_write"))}
+        previous = {}
+        if held:
+            token = live.get(next(iter(held)))
+            if token is not None:  # a revoked token, or one of another access, is never put back
+                previous = {"id": token["id"], "token": token.get("token")}
         return {"changed": False, "ansible_facts": {"__pull_secret_restore": previous}, "_ansible_no_log": True}
 
     def _credential(self):
@@ -443,9 +452,10 @@ class ActionModule(ActionBase):
         manifest = self._render_pod()
         desired = desired_pod(manifest, annotations[plan.FINGERPRINT].split(":", 1)[1])
         proof = PodProof(kube, fact["pod_namespace"], opts["pod_name"], desired, plan.MANAGED_BY, opts["pod_wait_timeout"],
-                         check_mode=self._check_mode)
+                         check_mode=self._check_mode, server=opts["server"])
         try:
-            outcome = proof.run(current=fact.get("pod") if fact.get("pod_namespace") not in fact.get("absent_namespaces", []) else None)
+            # {} means "read, and there is none"; after a write or in a new namespace the read is repeated.
+            outcome = proof.run(current=None if fact.get("written") and opts.get("rotate") else (fact.get("pod") or {}))
         except (KubeError, ProofError) as exc:
             if opts.get("rotate"):
                 return self._defer(str(exc), None)
@@ -495,8 +505,8 @@ class ActionModule(ActionBase):
             previous = (self._var("__pull_secret_restore") or {}).get("id")
             if self._task.args.get("restore"):
                 # Every cluster that could be put back holds the previous token: the new one goes unless one may hold it.
-                out.update(tokens.revocable([t for t in listed if t.get("id") == current], readonly, clusters,
-                                            keep=(previous,) if previous else ()))
+                new = [{"id": current, "readonly": readonly, "permanent": True}] if current else []
+                out.update(tokens.revocable(new, readonly, clusters, keep=(previous,) if previous else ()))
                 return out
             if out["failures"]:
                 out["restore"] = bool(previous)
@@ -566,8 +576,11 @@ class ActionModule(ActionBase):
         secrets, seen_all = self._read_named(kube, "Secret", targets, name=opts["name"], secret=True,
                                              step="Read the Secrets named %s" % opts["name"])
         accounts, _ = self._read_named(kube, "ServiceAccount", targets, step="Read the service accounts", cluster_wide=seen_all)
-        listed = (self._var("__pull_secret_audit_tokens") or {}).get("tokens") or []
-        part = audit_cluster(self._task_vars.get("inventory_hostname"), identity, targets, secrets, accounts, listed, opts)
+        listed = []
+        if opts["credential_type"] == "token":
+            listed = self._ibm_result("__pull_secret_audit_tokens", "Read the registry tokens with the description", "tokens").get("tokens") or []
+        apikey = self._credential()[1] if opts["credential_type"] == "iamapikey" else None
+        part = audit_cluster(self._task_vars.get("inventory_hostname"), identity, targets, secrets, accounts, listed, opts, apikey=apikey)
         return {"changed": False, "ansible_facts": {"__pull_secret_cluster": {"audit": part, "done": True, "seen_all": seen_all}}}
 
     def _report(self):

@@ -72,7 +72,7 @@ def revocable(tokens, readonly, clusters, keep=(), now=None):
         if not same_access(token, readonly):
             continue  # another consumer's token (read-write or expiring): not this run's to manage, not even reported
         if used.get(tid):
-            decision["kept"].append({"id": tid, "why": "still used by " + _few(used[tid])})
+            decision["kept"].append({"id": tid, "why": "still used by " + few(used[tid])})
         elif missing:
             decision["kept"].append({"id": tid, "why": "; ".join("%s %s" % item for item in missing)})
         else:
@@ -88,7 +88,7 @@ def rotation_failures(clusters):
         if not fact.get("done"):
             failed.append("%s: failed before the new token could be proven (see its error)" % cluster["host"])
         elif fact.get("failed"):
-            failed.append("%s: %s" % (cluster["host"], fact["failed"]))
+            failed.append("%s: %s" % (cluster["host"], str(fact["failed"]).rstrip(".")))
     return failed
 
 
@@ -99,6 +99,6 @@ def holding(clusters, token_id):
     return sorted(set(where)) + ["%s (%s)" % item for item in unaccounted(clusters)]
 
 
-def _few(items, limit=3):
+def few(items, limit=3):
     items = sorted(set(items))
     return ", ".join(items[:limit]) + (" and %d more" % (len(items) - limit) if len(items) > limit else "")
