@@ -59,7 +59,7 @@ class ActionModule(ActionBase):
         self._opts = self._var("__pull_secret_opts")
         if not isinstance(self._opts, dict):
             raise AnsibleError("pull_secret_cluster runs inside the ibm_dedicated.registry.pull_secret role, after pull_secret_options")
-        self._fact = dict(self._var("__pull_secret_cluster") or {}) if step not in ("read", "remove") else {}
+        self._fact = _cluster(self._var("__pull_secret_cluster")) if step not in ("read", "remove") else {}
         self._warnings = []
         self.kube = None
         try:
@@ -67,6 +67,9 @@ class ActionModule(ActionBase):
         except (KubeError, KubeconfigError, StepError, ProofError) as exc:
             result.update(failed=True, msg=to_text(exc))
             return self._finish(result)
+        cluster = out.pop("cluster", None)
+        if cluster is not None:  # the role registers the step as __pull_secret_cluster: its data at the top level
+            result.update(cluster)
         result.update(out)
         return self._finish(result)
 
@@ -178,7 +181,7 @@ class ActionModule(ActionBase):
         self._fact = fact
         if not self._check_mode:
             self._check_write_permission(kube)
-        return {"changed": False, "ansible_facts": {"__pull_secret_cluster": fact}, "token_description": description,
+        return {"changed": False, "cluster": fact, "token_description": description,
                 "msg": "%d namespace(s): %s" % (len(targets), _counts(namespaces))}
 
     def _description(self, namespaces):
@@ -287,6 +290,11 @@ class ActionModule(ActionBase):
         if login and not login.get("skipped"):
             self._ibm_result("__pull_secret_login", "Log in with the single-use credential", "authorization")
         listed = self._ibm_result("__pull_secret_previous", "Read the live tokens before rotating", "tokens").get("tokens") or []
+        live = {t["id"]: t for t in tokens.live_of_access(listed, not self._opts.get("token_read_write"))}
+        if len(live) > 1:
+            raise StepError("%d registry tokens of this access described %r are live (%s); a rotation would make a third. Run "
+                            "the role without pull_secret_rotate first: it keeps the one the Secrets use and revokes the others "
+                            "no Secret uses." % (len(live), self._fact.get("token_description"), ", ".join(sorted(live))))
         held = {}
         for cluster in self._clusters():
             for namespace, entry in ((cluster.get("fact") or {}).get("namespaces") or {}).items():
@@ -296,13 +304,12 @@ class ActionModule(ActionBase):
             raise StepError("The Secrets of this run hold %d different tokens (%s); a rotation replaces one. Run the role "
                             "without pull_secret_rotate first, so that they all hold one." % (
                                 len(held), "; ".join("%s in %s" % (t, tokens.few(w)) for t, w in sorted(held.items()))))
-        live = {t["id"]: t for t in tokens.live_of_access(listed, not self._opts.get("token_read_write"))}
         previous = {}
         if held:
             token = live.get(next(iter(held)))
             if token is not None:  # a revoked token, or one of another access, is never put back
                 previous = {"id": token["id"], "token": token.get("token")}
-        return {"changed": False, "ansible_facts": {"__pull_secret_restore": previous}, "_ansible_no_log": True}
+        return dict(previous, changed=False, _ansible_no_log=True)
 
     def _credential(self):
         """``(user, password, token id)`` for the Secrets: the registry token the role registered, the previous one on a
@@ -312,6 +319,8 @@ class ActionModule(ActionBase):
             token = self._var("__pull_secret_restore") or {}
             return "token", token.get("token"), token.get("id")
         if opts["credential_type"] == "iamapikey":
+            if self._task_vars.get("__pull_secret_login"):
+                self._ibm_result("__pull_secret_login", "Check the IBM Cloud API key with IAM", "authorization")
             key = self._var("pull_secret_apikey") or os.environ.get("IBMCLOUD_API_KEY") or os.environ.get("IC_API_KEY")
             return "iamapikey", key, "iamapikey"
         login = self._var("__pull_secret_login") or {}
@@ -335,6 +344,8 @@ class ActionModule(ActionBase):
         opts, fact = self._opts, self._fact
         kube = self._connect()
         restore = bool(self._task.args.get("restore"))
+        if restore and not (self._var("__pull_secret_decision") or {}).get("restore"):
+            return {"changed": False, "cluster": fact}
         try:
             annotations, data, token_id = self._desired()
             if restore:  # the Secrets changed since the read: read them again
@@ -378,7 +389,7 @@ class ActionModule(ActionBase):
         if restore:
             summary = ["Put back: " + line]
         fact.update(in_use=in_use, holds=token_id, writes=writes, patched=patched, summary=summary)
-        return {"changed": changed, "ansible_facts": {"__pull_secret_cluster": fact}, "msg": summary}
+        return {"changed": changed, "cluster": fact, "msg": summary}
 
     def _settle_races(self, kube, names, results, annotations, data, writes):
         """kubernetes.core turns a 409 on create into changed plus a warning, with no object: another run created the
@@ -438,7 +449,7 @@ class ActionModule(ActionBase):
         if token_id:
             in_use.setdefault(token_id, []).extend(fact["targets"])
         fact.update(failed=message, in_use=in_use, holds=None, done=True, written=True)
-        return {"changed": True, "ansible_facts": {"__pull_secret_cluster": fact}, "msg": message}
+        return {"changed": True, "cluster": fact, "msg": message}
 
     # -- prove: the kubelet pulls with the Secret --------------------------------------------------------------------
     def _prove(self):
@@ -446,11 +457,11 @@ class ActionModule(ActionBase):
         needed = opts.get("pod_enabled") or opts.get("rotate")
         if not needed or fact.get("failed"):
             fact["done"] = True
-            return {"changed": False, "ansible_facts": {"__pull_secret_cluster": fact}}
+            return {"changed": False, "cluster": fact}
         kube = self._connect()
         annotations, _data, _token = self._desired()
         manifest = self._render_pod()
-        desired = desired_pod(manifest, annotations[plan.FINGERPRINT].split(":", 1)[1])
+        desired = desired_pod(manifest, annotations[plan.FINGERPRINT])
         proof = PodProof(kube, fact["pod_namespace"], opts["pod_name"], desired, plan.MANAGED_BY, opts["pod_wait_timeout"],
                          check_mode=self._check_mode, server=opts["server"])
         try:
@@ -465,7 +476,7 @@ class ActionModule(ActionBase):
         line = "Pod %s/%s: %s" % (fact["pod_namespace"], opts["pod_name"], outcome.get("line"))
         fact.update(done=True, proof={k: outcome.get(k) for k in ("action", "proven", "pulled", "seconds", "line")},
                     summary=list(fact.get("summary") or []) + [line])
-        return {"changed": bool(outcome.get("changed")), "ansible_facts": {"__pull_secret_cluster": fact},
+        return {"changed": bool(outcome.get("changed")), "cluster": fact,
                 "msg": line}
 
     def _render_pod(self):
@@ -521,8 +532,8 @@ class ActionModule(ActionBase):
         targets, _ = self._targets(kube)
         secrets, _ = self._read_named(kube, "Secret", targets, name=opts["name"], secret=True, step="Read the Secrets named %s" % opts["name"])
         namespaces = plan.classify(secrets, targets, opts["name"])["namespaces"]
-        return {"changed": False, "ansible_facts": {"__pull_secret_cluster": {
-            "token_description": plan.recorded_description(namespaces) or opts["token_description"]}}}
+        return {"changed": False, "cluster": {
+            "token_description": plan.recorded_description(namespaces) or opts["token_description"]}}
 
     # -- remove (state absent): only what carries our label ----------------------------------------------------------
     def _remove(self):
@@ -563,7 +574,7 @@ class ActionModule(ActionBase):
                 opts["name"], ", ".join(fact["kept_foreign"]), plan.MANAGED_BY))
         fact["summary"] = lines
         return {"changed": bool(removed["pod"] or removed["service_accounts"] or removed["secrets"]),
-                "ansible_facts": {"__pull_secret_cluster": fact}, "msg": lines}
+                "cluster": fact, "msg": lines}
 
     # -- audit -------------------------------------------------------------------------------------------------------
     def _audit(self):
@@ -581,7 +592,7 @@ class ActionModule(ActionBase):
             listed = self._ibm_result("__pull_secret_audit_tokens", "Read the registry tokens with the description", "tokens").get("tokens") or []
         apikey = self._credential()[1] if opts["credential_type"] == "iamapikey" else None
         part = audit_cluster(self._task_vars.get("inventory_hostname"), identity, targets, secrets, accounts, listed, opts, apikey=apikey)
-        return {"changed": False, "ansible_facts": {"__pull_secret_cluster": {"audit": part, "done": True, "seen_all": seen_all}}}
+        return {"changed": False, "cluster": {"audit": part, "done": True, "seen_all": seen_all}}
 
     def _report(self):
         from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._pull_secret_audit import audit_report
@@ -597,6 +608,18 @@ class ActionModule(ActionBase):
         if self._opts.get("audit_fail_on_drift") and not report["in_order"]:
             out.update(failed=True, msg="Audit: %d problem(s): %s" % (len(report["problems"]), "; ".join(report["problems"])))
         return out
+
+
+# Keys of a task result, which are not part of the cluster's state the steps hand on.
+_RESULT_KEYS = frozenset(("changed", "failed", "msg", "warnings", "deprecations", "skipped", "skip_reason", "kube_calls",
+                          "invocation", "_ansible_no_log", "false_condition", "exception", "censored"))
+
+
+def _cluster(registered):
+    """The cluster's state from the previous step's registered result."""
+    if not isinstance(registered, dict) or registered.get("failed") or registered.get("skipped"):
+        return {}
+    return {k: v for k, v in registered.items() if k not in _RESULT_KEYS}
 
 
 def _b64(text):
@@ -621,9 +644,10 @@ def _account(account):
 
 def _hostvar(hostvars, host, name):
     try:
-        return hostvars[host].get(name)
+        value = hostvars[host].get(name)
     except (KeyError, AttributeError):
         return None
+    return _cluster(value) if name == "__pull_secret_cluster" else value
 
 
 def _now():

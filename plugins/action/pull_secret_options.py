@@ -24,7 +24,6 @@ except ImportError:  # ansible-core < 2.19 templates every string that is not ma
         return value
 
 
-FACT = "__pull_secret_opts"
 ROLE = "ibm_dedicated.registry.pull_secret"
 SPEC_FILES = ("argument_specs.yml", "argument_specs.yaml")
 
@@ -115,5 +114,5 @@ class ActionModule(ActionBase):
         if problems:
             result.update(failed=True, msg=options.redact("%s: %s" % (ROLE, "; ".join(problems)), secrets))
             return result
-        result.update(changed=False, ansible_facts={FACT: options.derive(values, env)})
+        result.update(options.derive(values, env), changed=False)  # registered by the role as __pull_secret_opts
         return result

@@ -166,7 +166,8 @@ def test_audit_sees_a_token_revoked_at_the_registry(sandbox, tmp_path):
     assert result.rc != 0
     report = json.loads(report_path.read_text())
     entry = report["clusters"][0]["namespaces"][v["pull_secret_namespaces"][0]]
-    assert entry == {"status": "stale", "token_id": token["id"], "service_accounts": []}
+    assert entry == {"status": "stale", "token_id": token["id"], "service_accounts": [],
+                     "differs": [f"token {token['id']} is revoked at the registry"]}  # what differs, in words
     assert [t["live"] for t in report["tokens"]] == [False]
 
 
