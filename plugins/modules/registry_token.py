@@ -212,8 +212,8 @@ other_ids:
   sample: []
 tokens:
   description:
-    - Every token with O(description) as the run found it (before this run's creation or deletion), without values:
-      C(id), C(description), C(readonly), C(permanent), C(revoked), C(expiry), C(expires_at), C(created_at).
+    - Every token with O(description) as the run found it (before this run's creation or deletion), without values
+      (keys C(id), C(description), C(readonly), C(permanent), C(revoked), C(expiry), C(expires_at), C(created_at)).
     - Lets a caller tell the tokens of its own access from others with the same description.
   returned: always
   type: list

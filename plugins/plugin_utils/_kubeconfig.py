@@ -38,12 +38,12 @@ def identify(kubeconfig=None, context=None, env=None):
         with open(path, encoding="utf-8") as handle:
             config = yaml.safe_load(handle)
     except (OSError, UnicodeDecodeError) as exc:
-        raise KubeconfigError("cannot read the kubeconfig %s: %s" % (path, exc.__class__.__name__))
+        raise KubeconfigError("cannot read the kubeconfig %s: %s" % (path, exc.__class__.__name__)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = " (line %d, column %d)" % (mark.line + 1, mark.column + 1) if mark else ""
         # Not str(exc): PyYAML quotes the offending line, which may hold a token.
-        raise KubeconfigError("the kubeconfig %s is not valid YAML%s" % (path, where))
+        raise KubeconfigError("the kubeconfig %s is not valid YAML%s" % (path, where)) from None
     if not isinstance(config, dict) or not isinstance(config.get("contexts") or [], list):
         raise KubeconfigError("the kubeconfig %s holds no kubeconfig (no contexts, clusters and users)" % path)
     contexts = {c.get("name"): (c.get("context") or {}) for c in config.get("contexts") or [] if isinstance(c, dict)}

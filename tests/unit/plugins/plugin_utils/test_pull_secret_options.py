@@ -436,6 +436,7 @@ PLAYBOOK = """
     - name: Convert
       ibm_dedicated.registry.pull_secret_options:
         spec_path: {spec}
+      register: __pull_secret_opts
     - name: Write the fact
       ansible.builtin.copy:
         content: "{{{{ __pull_secret_opts | to_json }}}}"
@@ -455,6 +456,7 @@ PLAYBOOK = """
 ROLE_TASKS = """
 - name: Convert
   ibm_dedicated.registry.pull_secret_options:
+  register: __pull_secret_opts
 - name: Write the fact
   ansible.builtin.copy:
     content: "{{{{ __pull_secret_opts | to_json }}}}"
