@@ -119,7 +119,8 @@ class ActionModule(ActionBase):
         names = plan.select_namespaces(found, opts.get("namespaces_exclude"))
         if not names:
             raise StepError("No namespace matches %s after excluding %s in this cluster." % (
-                ("label selector %r" % selector) if selector else "pull_secret_namespaces: [all]", ", ".join(opts.get("namespaces_exclude") or []) or "nothing"))
+                ("label selector %r" % selector) if selector else "pull_secret_namespaces: [all]",
+                ", ".join(opts.get("namespaces_exclude") or []) or "nothing"))
         return names, True
 
     def _read_named(self, kube, kind, namespaces, name=None, step=None, secret=False, cluster_wide=True):
@@ -222,7 +223,7 @@ class ActionModule(ActionBase):
         if not names:
             return []
         single = names[0] if len(set(names)) == 1 else None
-        found, _ = self._read_named(kube, "ServiceAccount", [t for t in targets if t not in absent], name=single,
+        found, _unused = self._read_named(kube, "ServiceAccount", [t for t in targets if t not in absent], name=single,
                                     step="Read the service accounts", cluster_wide=cluster_wide)
         wanted = set(targets)
         accounts = [_account(a) for a in found if (a.get("metadata") or {}).get("namespace") in wanted
@@ -344,12 +345,13 @@ class ActionModule(ActionBase):
         opts, fact = self._opts, self._fact
         kube = self._connect()
         restore = bool(self._task.args.get("restore"))
+        token_id = None
         if restore and not (self._var("__pull_secret_decision") or {}).get("restore"):
             return {"changed": False, "cluster": fact}
         try:
             annotations, data, token_id = self._desired()
             if restore:  # the Secrets changed since the read: read them again
-                secrets, _ = self._read_named(kube, "Secret", fact["targets"], name=opts["name"], secret=True,
+                secrets, _unused = self._read_named(kube, "Secret", fact["targets"], name=opts["name"], secret=True,
                                               step="Read the Secrets named %s again" % opts["name"], cluster_wide=fact["seen_all"])
                 fact["namespaces"] = plan.classify(secrets, fact["targets"], opts["name"])["namespaces"]
             writes = plan.write_plan(fact["namespaces"], annotations, data)
@@ -371,7 +373,7 @@ class ActionModule(ActionBase):
             changed = changed or bool(patched)
         except KubeError as exc:
             if opts.get("rotate") and not restore:
-                return self._defer(str(exc), token_id if "token_id" in locals() else None)
+                return self._defer(str(exc), token_id)
             raise
         in_use = dict(fact.get("elsewhere") or {})
         if token_id:
@@ -529,8 +531,8 @@ class ActionModule(ActionBase):
         """Audit without a given description: the one recorded on the Secrets (or the derived default)."""
         opts = self._opts
         kube = self._connect(identify(opts.get("kubeconfig"), opts.get("context")))
-        targets, _ = self._targets(kube)
-        secrets, _ = self._read_named(kube, "Secret", targets, name=opts["name"], secret=True, step="Read the Secrets named %s" % opts["name"])
+        targets, _unused = self._targets(kube)
+        secrets, _unused = self._read_named(kube, "Secret", targets, name=opts["name"], secret=True, step="Read the Secrets named %s" % opts["name"])
         namespaces = plan.classify(secrets, targets, opts["name"])["namespaces"]
         return {"changed": False, "cluster": {
             "token_description": plan.recorded_description(namespaces) or opts["token_description"]}}
@@ -540,7 +542,7 @@ class ActionModule(ActionBase):
         opts = self._opts
         identity = identify(opts.get("kubeconfig"), opts.get("context"))
         kube = self._connect(identity)
-        targets, _ = self._targets(kube)
+        targets, _unused = self._targets(kube)
         secrets, seen_all = self._read_named(kube, "Secret", targets, name=opts["name"], secret=True,
                                              step="Read the Secrets named %s" % opts["name"])
         found = plan.classify(secrets, targets, opts["name"])
@@ -552,7 +554,7 @@ class ActionModule(ActionBase):
             removed["pod"] = kube.delete("Delete the verification Pod", "Pod", pod_namespace, opts["pod_name"],
                                          wait_timeout=opts.get("pod_wait_timeout"))
         if ours:
-            accounts, _ = self._read_named(kube, "ServiceAccount", ours, step="Read the service accounts", cluster_wide=seen_all)
+            accounts, _unused = self._read_named(kube, "ServiceAccount", ours, step="Read the service accounts", cluster_wide=seen_all)
             removals = plan.service_account_removals(accounts, ours, opts["name"])
             if removals:
                 kube.apply("Remove the Secret from the service accounts' imagePullSecrets", removals)
@@ -583,10 +585,10 @@ class ActionModule(ActionBase):
         opts = self._opts
         identity = identify(opts.get("kubeconfig"), opts.get("context"))
         kube = self._connect(identity)
-        targets, _ = self._targets(kube)
+        targets, _unused = self._targets(kube)
         secrets, seen_all = self._read_named(kube, "Secret", targets, name=opts["name"], secret=True,
                                              step="Read the Secrets named %s" % opts["name"])
-        accounts, _ = self._read_named(kube, "ServiceAccount", targets, step="Read the service accounts", cluster_wide=seen_all)
+        accounts, _unused = self._read_named(kube, "ServiceAccount", targets, step="Read the service accounts", cluster_wide=seen_all)
         listed = []
         if opts["credential_type"] == "token":
             listed = self._ibm_result("__pull_secret_audit_tokens", "Read the registry tokens with the description", "tokens").get("tokens") or []

@@ -188,4 +188,4 @@ def per_object(result, count):
     if count == 1:
         return [{"changed": result.get("changed", False), "method": result.get("method"), "result": inner or {},
                  "warnings": result.get("warnings") or []}]
-    return [{"changed": result.get("changed", False), "method": result.get("method"), "result": {}} for _ in range(count)]
+    return [{"changed": result.get("changed", False), "method": result.get("method"), "result": {}} for _index in range(count)]

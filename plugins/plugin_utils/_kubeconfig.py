@@ -23,7 +23,8 @@ def identify(kubeconfig=None, context=None, env=None):
     env = os.environ if env is None else env
     context = context or env.get("K8S_AUTH_CONTEXT") or None
     if env.get("K8S_AUTH_HOST") and not kubeconfig:
-        return {"path": None, "context": context, "server": env["K8S_AUTH_HOST"], "insecure": env.get("K8S_AUTH_VERIFY_SSL", "").lower() in ("false", "no", "0")}
+        insecure = env.get("K8S_AUTH_VERIFY_SSL", "").lower() in ("false", "no", "0")
+        return {"path": None, "context": context, "server": env["K8S_AUTH_HOST"], "insecure": insecure}
     paths = [kubeconfig] if kubeconfig else [p for p in (env.get("K8S_AUTH_KUBECONFIG") or env.get("KUBECONFIG") or "").split(os.pathsep) if p]
     if not paths:
         paths = ["~/.kube/config"]

@@ -532,7 +532,7 @@ class PodProof:
                     last_transient = seen
                 if seen.get("causeless") and (events_read_at is None or self.clock() - events_read_at >= BACKOFF_EVENTS_EVERY):
                     events_read_at = self.clock()
-                    events, _ = self._events()
+                    events, _unused = self._events()
                     cause = self._backoff_cause(events, _meta(pod).get("uid"))
                     if cause:
                         seen = pull_verdict(pod, seen["reason"], cause[0], cause[1], seen["image"])

@@ -359,7 +359,7 @@ def test_unauthorized_fails_at_the_first_poll_that_shows_it_with_one_line_and_th
 
 def test_an_api_key_the_registry_rejects_is_told_without_the_word_password(clock):
     kube = FakeKube(pods=[live(state="ErrImagePull", message=PULL_BAD_KEY)], events=pull_failure_events(PULL_BAD_KEY))
-    message, _ = failure(kube, clock, current={})
+    message, _unused = failure(kube, clock, current={})
     assert "The IAM API key is not valid" in head(message)
     assert "password" not in message.lower()
     assert len(head(message)) < 600
@@ -368,21 +368,21 @@ def test_an_api_key_the_registry_rejects_is_told_without_the_word_password(clock
 
 def test_a_missing_image_fails_at_once_and_says_it_does_not_exist(clock):
     kube = FakeKube(pods=[live(state="ErrImagePull", message=PULL_MISSING)], events=pull_failure_events(PULL_MISSING))
-    message, _ = failure(kube, clock, current={})
+    message, _unused = failure(kube, clock, current={})
     assert "ErrImagePull: manifest unknown for %s: the image or tag does not exist" % IMAGE in head(message)
     assert kube.count("get") == 1
 
 
 def test_a_back_off_whose_failed_pull_was_permanent_fails_at_once(clock):
     kube = FakeKube(pods=[live(state="ImagePullBackOff", message=backoff(PULL_401))], events=pull_failure_events(PULL_401))
-    message, _ = failure(kube, clock, current={})
+    message, _unused = failure(kube, clock, current={})
     assert "ImagePullBackOff: 401 Unauthorized for %s" % IMAGE in head(message)
 
 
 def test_an_older_kubelet_back_off_without_a_cause_is_explained_by_the_events(clock):
     """Kubelets before 1.31 say only 'Back-off pulling image "x"'; the failed pull's cause is in the Pod's events."""
     kube = FakeKube(pods=[live(state="ImagePullBackOff", message='Back-off pulling image "%s"' % IMAGE)], events=pull_failure_events(PULL_401))
-    message, _ = failure(kube, clock, current={})
+    message, _unused = failure(kube, clock, current={})
     assert "the image pull failed: ImagePullBackOff: 401 Unauthorized for %s" % IMAGE in head(message)
     assert kube.count("get") == 1 and kube.count("list") == 1, "the events already read are the ones in the message"
 
@@ -404,7 +404,7 @@ def test_an_older_kubelet_back_off_reads_events_at_most_every_ten_seconds(clock)
 ])
 def test_other_causes_that_never_heal_fail_at_once(clock, reason, message, expected):
     kube = FakeKube(pods=[live(state=reason, message=message)])
-    text, _ = failure(kube, clock, current={})
+    text, _unused = failure(kube, clock, current={})
     assert expected in head(text) and kube.count("get") == 1
 
 
@@ -412,7 +412,7 @@ def test_a_pod_that_stopped_fails_at_once(clock):
     evicted = live(state="creating", phase="Failed")
     evicted["status"].update(reason="Evicted", message="The node was low on resource: ephemeral-storage.")
     kube = FakeKube(pods=[evicted])
-    message, _ = failure(kube, clock, current={})
+    message, _unused = failure(kube, clock, current={})
     assert "Failed: the Pod stopped (Evicted: The node was low on resource: ephemeral-storage.)" in head(message)
 
 
@@ -428,7 +428,7 @@ def test_a_pod_still_creating_at_the_timeout_fails_after_the_timeout_with_its_ph
 
 def test_a_timeout_after_transient_errors_names_the_last_one(clock):
     kube = FakeKube(pods=[live(state="ImagePullBackOff", message=backoff(PULL_503))] * 3 + [live(state="creating")])
-    message, _ = failure(kube, clock, current={}, timeout=8)
+    message, _unused = failure(kube, clock, current={}, timeout=8)
     assert "is not Ready after 8 s (ContainerCreating" in head(message)
     assert "The last pull error, retried until the timeout: ImagePullBackOff: 503 Service Unavailable for %s" % IMAGE in head(message)
 
@@ -455,7 +455,7 @@ def test_a_kept_pod_that_failed_in_an_earlier_run_is_recreated_for_a_fresh_answe
 
 def test_a_pod_deleted_while_waiting_fails_at_once(clock):
     kube = FakeKube(pods=[live(state="creating"), None])
-    message, _ = failure(kube, clock, current={})
+    message, _unused = failure(kube, clock, current={})
     assert "does not exist: it was deleted while the role waited for it" in head(message)
     assert kube.count("get") == 2
 
@@ -466,7 +466,7 @@ def test_a_pod_deleted_while_waiting_fails_at_once(clock):
 ])
 def test_a_pod_replaced_while_waiting_is_no_proof(clock, other, expected):
     kube = FakeKube(pods=[live(state="creating"), other])
-    message, _ = failure(kube, clock, current={})
+    message, _unused = failure(kube, clock, current={})
     assert expected in message
 
 
@@ -490,7 +490,7 @@ def test_check_mode_keeps_a_ready_pod_as_proven(clock):
 
 
 def test_check_mode_still_refuses_a_foreign_pod(clock):
-    message, _ = failure(FakeKube(), clock, current={"metadata": {"name": NAME, "labels": {}}}, check_mode=True)
+    message, _unused = failure(FakeKube(), clock, current={"metadata": {"name": NAME, "labels": {}}}, check_mode=True)
     assert "never changes or deletes it" in message
 
 
@@ -589,7 +589,7 @@ def test_failure_message_stays_short_before_the_events_even_for_a_long_kubelet_m
 def test_unreadable_events_do_not_hide_the_pull_failure(clock):
     refusal = KubeError(proof.EVENTS_STEP, "cluster sandbox-1", {"code": 403, "kind": "api", "message": "events is forbidden"})
     kube = FakeKube(pods=[live(state="ErrImagePull", message=PULL_MISSING)], fail={"list": refusal})
-    message, _ = failure(kube, clock, current={})
+    message, _unused = failure(kube, clock, current={})
     assert "the image or tag does not exist" in head(message)
     assert "The Pod's events could not be read" in message and "events is forbidden" in message
 

@@ -116,8 +116,10 @@ def test_a_deleted_secret_is_missing_with_the_repair():
     assert part["problems"] == ["prod-eu/team-gone: Secret %s is missing. Repair: run playbooks/pull_secret.yml (same variables)" % NAME]
 
 
-@pytest.mark.parametrize("labels, kind", [(None, "Opaque"), ({}, plan.DOCKERCONFIGJSON), (dict(plan.secret_definition(NAME, "x", {}, "")
-                                                                                            ["metadata"]["labels"]), "Opaque")],
+OUR_LABELS = dict(plan.secret_definition(NAME, "x", {}, "")["metadata"]["labels"])
+
+
+@pytest.mark.parametrize("labels, kind", [(None, "Opaque"), ({}, plan.DOCKERCONFIGJSON), (OUR_LABELS, "Opaque")],
                          ids=["someone's opaque secret", "unlabelled pull secret", "our label on another type"])
 def test_a_secret_of_the_same_name_that_is_not_ours_is_foreign(labels, kind):
     secret = {"metadata": {"name": NAME, "namespace": "team-a", "labels": labels}, "type": kind, "data": {"k": b64("v")}}
