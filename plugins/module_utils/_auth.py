@@ -93,6 +93,15 @@ def parse_oauth_token(value, now=None):
     return scheme, token
 
 
+def token_expired(value, now=None):
+    """Whether an oauth_token value is well formed but expired (or about to)."""
+    try:
+        parse_oauth_token(value, now)
+    except IBMDedicatedError as err:
+        return 'has expired' in str(err)
+    return False
+
+
 class LoginResult:
     """What a login produced. ``authorization`` is the exact Authorization header value."""
 
@@ -284,6 +293,10 @@ class Authenticator:
     def login(self, params, method=None):
         method = method or select_method(params)
         if method == 'oauth_token':
+            if params.get('refresh_token') and token_expired(params['oauth_token']):
+                # A token from a single-use login that ran out during a long run: the refresh token it came with
+                # gets a new one (a passcode cannot be used twice).
+                return self.uaa_refresh(params['refresh_token'])
             return self.from_oauth_token(params['oauth_token'])
         if method == 'uaa_passcode':
             return self.uaa_passcode(params['passcode'], params.get('username'))

@@ -196,3 +196,20 @@ def test_select_method_errors(params, needle):
     with pytest.raises(IBMDedicatedError) as info:
         select_method(params)
     assert needle in str(info.value)
+
+
+def test_expired_oauth_token_with_its_refresh_token_is_refreshed(fake):
+    """Issue 14, defect 10: a single-use login's UAA token that expires during a long run is refreshed with the
+    refresh token it came with (the passcode cannot be used again), instead of failing the final revoke."""
+    first = auth().uaa_password('alice', PASSWORD)
+    expired = 'bearer ' + make_jwt({'exp': int(time.time()) - 10})
+    fake.requests.clear()
+    login = auth().login({'oauth_token': expired, 'refresh_token': first.refresh_token})
+    assert login.method == 'uaa_refresh' and login.access_token != first.access_token
+    assert token_call(fake)['form']['grant_type'] == 'refresh_token'
+
+
+def test_live_oauth_token_is_used_even_with_a_refresh_token(fake):
+    token = make_jwt({'exp': int(time.time()) + 3600})
+    login = auth().login({'oauth_token': 'bearer ' + token, 'refresh_token': 'unused'})
+    assert login.method == 'oauth_token' and fake.requests == []
