@@ -20,7 +20,8 @@ description:
   - V(read) reads what the run needs (the Secrets with the role's name, the namespaces when some lack it, the service
     accounts, the verification Pod), refuses a foreign Secret or Pod of the role's names, a missing namespace or
     service account, and, with a server-side dry run, a context that may not write; nothing is minted or written
-    before it succeeded in every cluster. It sets the fact C(__pull_secret_cluster).
+    before it succeeded in every cluster. The role registers each step as C(__pull_secret_cluster): the next step
+    reads the state it left.
   - V(check_play) (once) refuses two hosts of the play that are the same API server and share a namespace.
   - V(previous) (once, rotation) keeps the one live token of the managed access for a rollback.
   - V(write) creates the namespaces to create and writes the Secrets and service account entries that differ
@@ -52,7 +53,8 @@ attributes:
   diff_mode:
     support: none
   facts:
-    support: full
+    support: none
+    details: It returns its values; the role registers them (facts would be deprecated as variables in ansible-core 2.21).
   idempotent:
     support: full
 options:
@@ -76,10 +78,12 @@ EXAMPLES = r"""
 - name: Read the cluster and check what the run needs
   ibm_dedicated.registry.pull_secret_cluster:
     step: read
+  register: __pull_secret_cluster
 
 - name: Write namespaces, Secrets and service accounts where they differ
   ibm_dedicated.registry.pull_secret_cluster:
     step: write
+  register: __pull_secret_cluster
 """
 
 RETURN = r"""

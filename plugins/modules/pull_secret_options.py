@@ -18,7 +18,7 @@ description:
   - Then checks what the argument spec cannot express (names Kubernetes accepts, endpoints that agree with the domain,
     one kind of credential, an image in the registry the Secret is for, ...) and fails with one message listing every
     problem and how to fix it.
-  - On success sets the fact C(__pull_secret_opts) (see RV(ansible_facts.__pull_secret_opts)).
+  - On success returns the converted options and the derived values (the role registers them as C(__pull_secret_opts)).
   - No credential is ever part of its result or of an error message, so it needs no C(no_log).
   - This is an action plugin. It runs on the controller, in the worker, and starts no module process.
 author:
@@ -40,7 +40,8 @@ attributes:
   diff_mode:
     support: none
   facts:
-    support: full
+    support: none
+    details: It returns its values; the role registers them (facts would be deprecated as variables in ansible-core 2.21).
   idempotent:
     support: full
 options:
@@ -60,6 +61,7 @@ EXAMPLES = r"""
 # What the role does first (its tasks/main.yml).
 - name: Check and convert the role's options
   ibm_dedicated.registry.pull_secret_options:
+  register: __pull_secret_opts
 
 - name: Use a converted value
   ansible.builtin.debug:
@@ -69,6 +71,7 @@ EXAMPLES = r"""
 - name: Convert options given on the command line (-e pull_secret_namespaces=team-a,team-b)
   ibm_dedicated.registry.pull_secret_options:
     spec_path: "{{ playbook_dir }}/../roles/pull_secret/meta/argument_specs.yml"
+  register: options
   vars:
     pull_secret_org: acme
     pull_secret_dedicated_domain: cfsdedicated1.us-south.bluemix.net
@@ -76,75 +79,64 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-ansible_facts:
-  description: The fact this action sets.
+# Every option of the role without the pull_secret_ prefix, converted to its type (the secrets password, apikey,
+# passcode and oauth_token are never part of it); pod_image is the path inside the registry. The role registers the
+# result as __pull_secret_opts. Plus these derived values:
+registry_host:
+  description: C(host[:port]) of the registry (the netloc of C(pull_secret_registry_endpoint), else C(registry.<dedicated_domain>)).
+  type: str
   returned: success
-  type: dict
-  contains:
-    __pull_secret_opts:
-      description:
-        - Every option of the role without the C(pull_secret_) prefix, converted to its type, except the secrets
-          (C(password), C(apikey), C(passcode), C(oauth_token)), which are never part of it.
-        - C(pod_image) is the path inside the registry (a leading C(<registry_host>/) is removed).
-        - Plus the derived values below.
-      returned: success
-      type: dict
-      contains:
-        registry_host:
-          description: C(host[:port]) of the registry (the netloc of C(pull_secret_registry_endpoint), else C(registry.<dedicated_domain>)).
-          type: str
-          returned: success
-          sample: registry.cfsdedicated1.us-south.bluemix.net
-        server:
-          description: The server key of the C(.dockerconfigjson) (C(pull_secret_docker_server), else RV(ansible_facts.__pull_secret_opts.registry_host)).
-          type: str
-          returned: success
-          sample: registry.cfsdedicated1.us-south.bluemix.net
-        docker_username:
-          description: The user name in the C(.dockerconfigjson), V(token) or V(iamapikey).
-          type: str
-          returned: success
-          sample: token
-        pod_image_ref:
-          description: The full image reference of the verification Pod, C(<registry_host>/<path>); empty without an image.
-          type: str
-          returned: success
-          sample: registry.cfsdedicated1.us-south.bluemix.net/acme/hello:1.0
-        pod_namespace:
-          description:
-            - The Pod's namespace, C(pull_secret_pod_namespace), else the first of C(pull_secret_namespaces).
-            - Empty when namespaces are selected (a label selector or V([all])); the cluster read resolves it then.
-          type: str
-          returned: success
-          sample: default
-        selects_namespaces:
-          description: Whether the namespaces come from C(pull_secret_namespace_selector) or C(pull_secret_namespaces=[all]).
-          type: bool
-          returned: success
-          sample: false
-        token_description:
-          description:
-            - The registry token's description, as given, or C(k8s-pull-<org in lower case>-<Secret name>) when
-              C(pull_secret_token_description) is empty (filled for C(credential_type=iamapikey) too).
-          type: str
-          returned: success
-          sample: k8s-pull-acme-ibm-registry-pull
-        token_description_given:
-          description: Whether C(pull_secret_token_description) was set to a non-empty value.
-          type: bool
-          returned: success
-          sample: false
-        single_use_login:
-          description:
-            - Whether the credential may be used only once, so the role logs in once and hands the UAA token on.
-            - True when no OAuth token is given (variable or E(IBMCLOUD_DEDICATED_OAUTH_TOKEN)) and a passcode is (variable or
-              E(IBMCLOUD_DEDICATED_PASSCODE)), or E(IBMCLOUD_DEDICATED_REFRESH_TOKEN) is set.
-          type: bool
-          returned: success
-          sample: false
-        has_apikey:
-          description: Whether an IBM Cloud API key is given (C(pull_secret_apikey), E(IBMCLOUD_API_KEY) or E(IC_API_KEY)).
-          type: bool
-          returned: success
-          sample: false
+  sample: registry.cfsdedicated1.us-south.bluemix.net
+server:
+  description: The server key of the C(.dockerconfigjson) (C(pull_secret_docker_server), else RV(registry_host)).
+  type: str
+  returned: success
+  sample: registry.cfsdedicated1.us-south.bluemix.net
+docker_username:
+  description: The user name in the C(.dockerconfigjson), V(token) or V(iamapikey).
+  type: str
+  returned: success
+  sample: token
+pod_image_ref:
+  description: The full image reference of the verification Pod, C(<registry_host>/<path>); empty without an image.
+  type: str
+  returned: success
+  sample: registry.cfsdedicated1.us-south.bluemix.net/acme/hello:1.0
+pod_namespace:
+  description:
+    - The Pod's namespace, C(pull_secret_pod_namespace), else the first of C(pull_secret_namespaces).
+    - Empty when namespaces are selected (a label selector or V([all])); the cluster read resolves it then.
+  type: str
+  returned: success
+  sample: default
+selects_namespaces:
+  description: Whether the namespaces come from C(pull_secret_namespace_selector) or C(pull_secret_namespaces=[all]).
+  type: bool
+  returned: success
+  sample: false
+token_description:
+  description:
+    - The registry token's description, as given, or C(k8s-pull-<org in lower case>-<Secret name>) when
+      C(pull_secret_token_description) is empty (filled for C(credential_type=iamapikey) too).
+  type: str
+  returned: success
+  sample: k8s-pull-acme-ibm-registry-pull
+token_description_given:
+  description: Whether C(pull_secret_token_description) was set to a non-empty value.
+  type: bool
+  returned: success
+  sample: false
+single_use_login:
+  description:
+    - Whether the credential may be used only once, so the role logs in once and hands the UAA token on.
+    - True when no OAuth token is given (variable or E(IBMCLOUD_DEDICATED_OAUTH_TOKEN)) and a passcode is (variable or
+      E(IBMCLOUD_DEDICATED_PASSCODE)), or E(IBMCLOUD_DEDICATED_REFRESH_TOKEN) is set.
+  type: bool
+  returned: success
+  sample: false
+has_apikey:
+  description: Whether an IBM Cloud API key is given (C(pull_secret_apikey), E(IBMCLOUD_API_KEY) or E(IC_API_KEY)).
+  type: bool
+  returned: success
+  sample: false
 """

@@ -160,6 +160,35 @@ def test_namespace_scoped_rights_are_enough(sandbox, kube, restricted):
     assert len(live_tokens(sandbox, v["pull_secret_token_description"])) == 1
 
 
+def readme_role_rules(namespace):
+    """The namespaced Role of the role README's RBAC section, as the sandbox's rule table for ``namespace``."""
+    text = (ROOT / "roles" / "pull_secret" / "README.md").read_text()
+    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)]
+    role = next(b for b in blocks if isinstance(b, dict) and b.get("kind") == "Role")
+    return [{"verbs": rule["verbs"], "resources": rule["resources"], "namespaces": [namespace]} for rule in role["rules"]]
+
+
+def test_the_role_runs_with_exactly_the_rbac_of_its_readme(sandbox, kube, restricted):
+    """Issue 14, defect 6: the README's namespaced Role, and nothing else, is enough to run the role, re-run it and
+    remove what it made, for a listed namespace."""
+    context, admin = restricted
+    v = role_vars(sandbox, "in6readme", pull_secret_context=context, pull_secret_create_namespaces=False)
+    ns = v["pull_secret_namespaces"][0]
+    kube.ensure_namespace(ns)
+    admin.config(restricted_rules=readme_role_rules(ns))
+    first = run_playbook(PLAYBOOK, v)
+    assert first.rc == 0, first
+    assert kube.secret(ns, SECRET) is not None and is_ready(kube.pod(ns, POD))
+    again = run_playbook(PLAYBOOK, v)
+    assert again.rc == 0 and again.changed == 0, again
+    removed = run_playbook(ROOT / "playbooks" / "revoke.yml", v)
+    assert removed.rc == 0, removed
+    assert kube.secret(ns, SECRET) is None and kube.pod(ns, POD) is None
+    # A namespace-scoped context cannot see whether another namespace still uses the token: it is kept, and said so.
+    assert len(live_tokens(sandbox, v["pull_secret_token_description"])) == 1
+    assert "could only read the listed namespaces" in " ".join(removed.stdout.split()), removed
+
+
 def test_secrets_readable_but_not_writable_mints_nothing(sandbox, kube, restricted):
     """Issue 14, defect 6b: a context that may read Secrets but not write them: no token is minted, nothing is written,
     and the message names the missing permission."""
