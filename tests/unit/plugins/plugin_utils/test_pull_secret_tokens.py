@@ -26,8 +26,10 @@ def token(tid, readonly=True, permanent=True, revoked=False, expiry=None, create
     return {"id": tid, "readonly": readonly, "permanent": permanent, "revoked": revoked, "expiry": expiry, "created_at": created_at}
 
 
-def cluster(host, in_use=None, done=True, seen_all=True, failed=None):
-    return {"host": host, "fact": {"in_use": in_use or {}, "done": done, "seen_all": seen_all, "failed": failed}}
+def cluster(host, in_use=None, done=True, seen_all=True, failure=None):
+    """One cluster as the decide step hands it on: the host and its registered state (``failure``: why the new token of
+    a rotation was not proven there)."""
+    return {"host": host, "fact": {"in_use": in_use or {}, "done": done, "seen_all": seen_all, "failure": failure}}
 
 
 # -- examples ---------------------------------------------------------------------------------------------------------
@@ -99,7 +101,7 @@ def test_in_use_and_unaccounted():
 
 
 def test_rotation_failures():
-    clusters = [cluster("eu"), cluster("us", failed="Pod x/y: the kubelet could not pull the image."), cluster("ap", done=False),
+    clusters = [cluster("eu"), cluster("us", failure="Pod x/y: the kubelet could not pull the image."), cluster("ap", done=False),
                 {"host": "down", "fact": None}]
     assert tokens.rotation_failures(clusters) == [
         "us: Pod x/y: the kubelet could not pull the image",
@@ -223,8 +225,8 @@ OLD, NEW = "old-token-id", "new-token-id"
 
 def _rotation(rng):
     """Every cluster of a play after a failed rotation and the rollback: ``restored`` (the restore write put the previous
-    token back in every target), ``restore_failed`` (its fact is the one before the restore: the targets may hold the new
-    token), ``never_done`` (it failed before its Secrets were accounted for), ``unreachable`` (no fact)."""
+    token back in every target), ``restore_failed`` (its state still shows the new token in its targets: the restore
+    did not reach them), ``never_done`` (it failed before its Secrets were accounted for), ``unreachable`` (no fact)."""
     clusters, states = [], []
     for index in range(rng.randint(1, 5)):
         state = rng.choice(["restored", "restored", "restored", "restore_failed", "never_done", "unreachable"])
@@ -235,10 +237,10 @@ def _rotation(rng):
         seen_all = rng.random() < 0.8
         if state == "restored":
             in_use = dict(elsewhere, **{OLD: targets})
-            fact = {"targets": targets, "in_use": in_use, "done": True, "seen_all": seen_all, "failed": rng.choice([None, "Pod failed."])}
+            fact = {"targets": targets, "in_use": in_use, "done": True, "seen_all": seen_all, "failure": rng.choice([None, "Pod failed."])}
         elif state == "restore_failed":
             fact = {"targets": targets, "in_use": dict(elsewhere, **{NEW: targets}), "done": True, "seen_all": seen_all,
-                    "failed": rng.choice([None, "write failed."])}
+                    "failure": rng.choice([None, "write failed."])}
         elif state == "never_done":
             fact = {"targets": targets, "in_use": dict(elsewhere, **{OLD: targets}), "done": False, "seen_all": seen_all}
         else:
@@ -265,11 +267,11 @@ def test_property_rollback_revokes_the_new_token_only_when_no_cluster_may_hold_i
             assert where  # the report can say where the new token may still be
         # Failures are told for every cluster that did not finish or failed.
         failures = tokens.rotation_failures(clusters)
-        assert len(failures) == sum(1 for c in clusters if not (c["fact"] or {}).get("done") or (c["fact"] or {}).get("failed"))
+        assert len(failures) == sum(1 for c in clusters if not (c["fact"] or {}).get("done") or (c["fact"] or {}).get("failure"))
 
 
 def test_rollback_example_one_cluster_could_not_be_put_back():
-    clusters = [cluster("eu", {OLD: ["a", "b"]}), cluster("us", {NEW: ["a"]}, failed="write failed")]
+    clusters = [cluster("eu", {OLD: ["a", "b"]}), cluster("us", {NEW: ["a"]}, failure="write failed")]
     decision = tokens.revocable([token(NEW)], True, clusters, keep=(OLD,), now=NOW)
     assert decision == {"revoke": [], "kept": [{"id": NEW, "why": "still used by us/a"}]}
     clusters[1]["fact"]["in_use"] = {OLD: ["a"]}
