@@ -169,7 +169,7 @@ class ActionModule(ActionBase):
                 raise StepError("A Pod named %s already exists in namespace %s and is not managed by %s. Choose another "
                                 "pull_secret_pod_name or pull_secret_pod_namespace; the role never touches it." % (
                                     opts["pod_name"], pod_namespace, plan.MANAGED_BY))
-        in_use = dict(found["elsewhere"])
+        in_use = {token: list(where) for token, where in found["elsewhere"].items()}  # lists of its own: elsewhere stays
         for namespace, entry in namespaces.items():
             if entry.get("token_id"):
                 in_use.setdefault(entry["token_id"], []).append(namespace)
@@ -177,7 +177,7 @@ class ActionModule(ActionBase):
             "host": self._task_vars.get("inventory_hostname"), "identity": identity, "targets": targets,
             "namespaces": namespaces, "elsewhere": found["elsewhere"], "in_use": in_use, "seen_all": seen_all,
             "absent_namespaces": absent, "service_accounts": accounts, "pod_namespace": pod_namespace, "pod": pod,
-            "token_description": description, "done": False, "failed": None, "written": False,
+            "token_description": description, "done": False, "failure": None, "written": False,
         }
         self._fact = fact
         if not self._check_mode:
@@ -375,9 +375,9 @@ class ActionModule(ActionBase):
             if opts.get("rotate") and not restore:
                 return self._defer(str(exc), token_id)
             raise
-        in_use = dict(fact.get("elsewhere") or {})
+        in_use = {token: list(where) for token, where in (fact.get("elsewhere") or {}).items()}
         if token_id:
-            in_use[token_id] = list(fact["targets"])
+            in_use.setdefault(token_id, []).extend(fact["targets"])
         verb = "would be " if self._check_mode else ""
         line = "Secret %s for %s: %s of %d namespace(s)" % (opts["name"], opts["server"], ", ".join(
             "%s %d" % (label, len(writes[key])) for key, label in (
@@ -447,17 +447,17 @@ class ActionModule(ActionBase):
         """A rotation hears from every cluster before it decides: this cluster's failure is recorded, not raised. Its
         Secrets may hold the new token now."""
         fact = self._fact
-        in_use = dict(fact.get("in_use") or {})
+        in_use = {token: list(where) for token, where in (fact.get("in_use") or {}).items()}
         if token_id:
             in_use.setdefault(token_id, []).extend(fact["targets"])
-        fact.update(failed=message, in_use=in_use, holds=None, done=True, written=True)
+        fact.update(failure=message, in_use=in_use, holds=None, done=True, written=True)
         return {"changed": True, "cluster": fact, "msg": message}
 
     # -- prove: the kubelet pulls with the Secret --------------------------------------------------------------------
     def _prove(self):
         opts, fact = self._opts, self._fact
         needed = opts.get("pod_enabled") or opts.get("rotate")
-        if not needed or fact.get("failed"):
+        if not needed or fact.get("failure"):
             fact["done"] = True
             return {"changed": False, "cluster": fact}
         kube = self._connect()

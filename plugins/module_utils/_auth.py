@@ -141,7 +141,8 @@ def select_method(params):
     """Pick the login method from the credentials given. Returns a method name or raises.
 
     Precedence when several credentials are set (for example one from an environment
-    variable): oauth_token, passcode, username+password, refresh_token, apikey.
+    variable): oauth_token (refresh_token instead when the oauth_token has expired), passcode, username+password,
+    refresh_token, apikey.
     """
     auth_method = params.get('auth_method') or 'auto'
     if auth_method == 'iam':
@@ -149,6 +150,10 @@ def select_method(params):
             raise IBMDedicatedError('auth_method=iam needs apikey (or the IBMCLOUD_API_KEY / IC_API_KEY environment variable)')
         return 'iam_apikey'
     if params.get('oauth_token'):
+        if params.get('refresh_token') and token_expired(params['oauth_token']):
+            # A token from a single-use login that ran out during a long run: the refresh token it came with gets a
+            # new one (a passcode cannot be used twice).
+            return 'uaa_refresh'
         return 'oauth_token'
     if params.get('passcode'):
         return 'uaa_passcode'
@@ -293,10 +298,6 @@ class Authenticator:
     def login(self, params, method=None):
         method = method or select_method(params)
         if method == 'oauth_token':
-            if params.get('refresh_token') and token_expired(params['oauth_token']):
-                # A token from a single-use login that ran out during a long run: the refresh token it came with
-                # gets a new one (a passcode cannot be used twice).
-                return self.uaa_refresh(params['refresh_token'])
             return self.from_oauth_token(params['oauth_token'])
         if method == 'uaa_passcode':
             return self.uaa_passcode(params['passcode'], params.get('username'))

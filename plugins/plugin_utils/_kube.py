@@ -7,6 +7,7 @@ The one place where transient errors are retried (bounded, with backoff) and whe
 that names the step, what Kubernetes said, and what to fix. Never a header, a traceback or a Secret's data in it.
 """
 
+import ast
 import json
 import re
 import time
@@ -18,6 +19,8 @@ TRANSIENT = frozenset((429, 500, 502, 503, 504))
 _CODE = re.compile(r"\b(?:Exception '|status(?: code)?[:= ]+|\()(\d{3})\b")
 _BODY = re.compile(r"HTTP response body: (\{.*?\})\s*(?:\n|$)")
 _OBJECT = re.compile(r"Failed to \w+ (?:object|requested object): b?'?(\{.*\})(?:\\n)?'?\s*$", re.DOTALL)
+# The same, when the client did not decode the body: the repr of bytes, whose escapes must be undone first.
+_BYTES = re.compile(r"Failed to \w+ (?:object|requested object): (b'.*')\s*$", re.DOTALL)
 _REASON = re.compile(r"Reason: ([^\n]+)")
 _CONNECTION = re.compile(r"(Connection refused|Name or service not known|Temporary failure in name resolution|timed out"
                          r"|certificate verify failed|Max retries exceeded|Connection reset|RemoteDisconnected)", re.IGNORECASE)
@@ -38,13 +41,10 @@ def describe(result):
     result = result or {}
     text = str(result.get("msg") or "")
     code = reason = message = None
-    body = _BODY.search(text) or _OBJECT.search(text)
-    if body:
-        try:
-            status = json.loads(body.group(1))
-            code, reason, message = status.get("code"), status.get("reason"), status.get("message")
-        except ValueError:
-            pass
+    status = _status(text)
+    if status:
+        code, reason, message = status.get("code"), status.get("reason"), status.get("message")
+    body = status is not None
     if code is None:
         found = _CODE.search(text)
         code = int(found.group(1)) if found and ("Reason:" in text or "HTTP response" in text or body) else None
@@ -54,6 +54,11 @@ def describe(result):
     stderr = str(result.get("module_stderr") or "")
     if code is not None:
         kind = "api"
+    elif _CONNECTION.search(stderr):
+        # ansible-core < 2.19: kubernetes.core's discovery lets urllib3's MaxRetryError escape, so an unreachable API
+        # server looks like a crashed module.
+        kind = "connection"
+        message = _CONNECTION.search(stderr).group(1)
     elif _IMPORT.search(text):
         kind = "python"
         message = _IMPORT.search(text).group(0)
@@ -75,6 +80,26 @@ def describe(result):
         message = _first_line(text)[:300]
     return {"code": code, "reason": reason, "message": message or "", "transient": code in TRANSIENT or kind == "connection",
             "kind": kind}
+
+
+def _status(text):
+    """The Kubernetes Status object in a kubernetes.core failure message, or None."""
+    found = _BYTES.search(text)
+    if found:
+        try:
+            raw = ast.literal_eval(found.group(1))
+            if isinstance(raw, bytes):
+                return json.loads(raw.decode("utf-8", "replace"))
+        except (ValueError, SyntaxError):
+            pass
+    for pattern in (_BODY, _OBJECT):
+        found = pattern.search(text)
+        if found:
+            try:
+                return json.loads(found.group(1))
+            except ValueError:
+                continue
+    return None
 
 
 def _first_line(text):

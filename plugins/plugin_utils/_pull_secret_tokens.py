@@ -87,8 +87,8 @@ def rotation_failures(clusters):
         fact = cluster.get("fact") or {}
         if not fact.get("done"):
             failed.append("%s: failed before the new token could be proven (see its error)" % cluster["host"])
-        elif fact.get("failed"):
-            failed.append("%s: %s" % (cluster["host"], str(fact["failed"]).rstrip(".")))
+        elif fact.get("failure"):
+            failed.append("%s: %s" % (cluster["host"], str(fact["failure"]).rstrip(".")))
     return failed
 
 

@@ -163,8 +163,8 @@ def test_namespace_scoped_rights_are_enough(sandbox, kube, restricted):
 def readme_role_rules(namespace):
     """The namespaced Role of the role README's RBAC section, as the sandbox's rule table for ``namespace``."""
     text = (ROOT / "roles" / "pull_secret" / "README.md").read_text()
-    blocks = [yaml.safe_load(b) for b in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL)]
-    role = next(b for b in blocks if isinstance(b, dict) and b.get("kind") == "Role")
+    blocks = [b for b in re.findall(r"```yaml\n(.*?)```", text, re.DOTALL) if "kind: Role\n" in b]
+    role = yaml.safe_load(blocks[0])
     return [{"verbs": rule["verbs"], "resources": rule["resources"], "namespaces": [namespace]} for rule in role["rules"]]
 
 

@@ -360,3 +360,21 @@ def test_secret_create_conflict_is_not_reported_as_created(sandbox, kube):
     if result.rc == 0:
         assert secret is not None, f"rc=0 but there is no Secret {ns}/{SECRET}"
         assert secret_token_id(kube, ns) in live_ids(sandbox, description)
+
+
+def test_single_use_login_outlives_its_uaa_token_in_a_long_rotation(sandbox, kube):
+    """Issue 14, defect 10: with a one-time passcode the role logs in once; when that UAA token expires during a long
+    rotation, the refresh token it came with gets a new one, so the final revoke does not fail and leave two live
+    tokens."""
+    v = role_vars(sandbox, "safety-passcode")
+    assert run_playbook(PULL_SECRET, v).rc == 0
+    old = [t["id"] for t in live_tokens(sandbox, v["pull_secret_token_description"])]
+    # 33 s of life: the modules count a token within 30 s of its expiry as expired, so it "expires" 3 s after the login.
+    sandbox.admin.config(uaa_token_lifetime=33)
+    user = sandbox["users"][0]["username"]
+    passcode = sandbox.admin.passcode(user)
+    rotated = run_playbook(ROTATE, {**v, "pull_secret_username": "", "pull_secret_password": "", "pull_secret_passcode": passcode})
+    assert rotated.rc == 0, rotated
+    live = [t["id"] for t in live_tokens(sandbox, v["pull_secret_token_description"])]
+    assert len(live) == 1 and live != old, live
+    assert passcode not in rotated.output

@@ -424,11 +424,6 @@ def test_read_kubeconfig_error_is_a_failed_result(tmp_path):
     assert result["failed"] and result["msg"].startswith("no kubeconfig found at")
 
 
-@pytest.mark.xfail(strict=True, reason="_read builds in_use = dict(found['elsewhere']) (a shallow copy) and appends the targets' "
-                                       "namespaces to the lists it shares with elsewhere: a token held both inside and outside the "
-                                       "targets gets target namespaces in fact['elsewhere'], so after the targets move to another "
-                                       "token, _write's in_use (built from elsewhere) and decide's 'still used by' name namespaces "
-                                       "that no longer hold it")
 def test_read_elsewhere_lists_only_namespaces_outside_the_targets(kubeconfig):
     cluster = FakeCluster([our_secret("a", "t-one"), our_secret("c", "t-one")])
     result = run_step("read", read_vars(read_opts(kubeconfig)), modules=cluster)
