@@ -80,8 +80,9 @@ def _children(pid):
     return found
 
 
-def tree_rss(root):
-    """Sum of resident memory (bytes) of ``root`` and every descendant, and the number of processes."""
+def tree_rss(root, modules=None):
+    """Sum of resident memory (bytes) of ``root`` and every descendant, and the number of processes. ``modules``
+    (a set) collects the pids of Ansible module processes (their command line runs an AnsiballZ_ wrapper)."""
     total, count, todo = 0, 0, [root]
     while todo:
         pid = todo.pop()
@@ -89,6 +90,12 @@ def tree_rss(root):
             with open(f"/proc/{pid}/statm") as handle:
                 total += int(handle.read().split()[1]) * PAGE
             count += 1
+            if modules is not None:
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    args = handle.read().split(b"\0")
+                # The Python running the module, not the shell that starts it.
+                if b"AnsiballZ_" in b" ".join(args) and not args[0].endswith(b"sh"):
+                    modules.add(pid)
         except (OSError, IndexError, ValueError):
             continue
         todo += _children(pid)
@@ -100,11 +107,12 @@ class TreeSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak, self.peak_procs = 0, 0
+        self.modules = set()  # module processes seen (each lives far longer than the 50 ms between samples)
         self._halt = threading.Event()
 
     def run(self):
         while not self._halt.is_set():
-            rss, procs = tree_rss(self.pid)
+            rss, procs = tree_rss(self.pid, self.modules)
             if rss > self.peak:
                 self.peak, self.peak_procs = rss, procs
             self._halt.wait(self.interval)
@@ -143,7 +151,7 @@ class Runner:
             wall = time.perf_counter() - started
             proc.returncode = os.waitstatus_to_exitcode(status)
             self.current = None
-        return {"wall_s": wall, "rc": proc.returncode, "peak_tree_rss_mib": sampler.peak / MIB,
+        return {"wall_s": wall, "rc": proc.returncode, "peak_tree_rss_mib": sampler.peak / MIB, "module_processes": len(sampler.modules),
                 "peak_tree_procs": sampler.peak_procs, "max_single_rss_mib": usage.ru_maxrss / 1024, "log": str(log)}
 
     def kill(self):
@@ -286,9 +294,11 @@ class Bench:
         })
         if description is not None:
             result["tokens_with_description"] = len([t for t in after["tokens"] if t["description"] == description])
+        result["module_processes_per_cluster"] = round(result["module_processes"] / max(1, len(clusters)), 1)
         flag = "" if result["rc"] == 0 else f"  FAILED rc={result['rc']} (see {result['log']})"
         print(f"    {label:<34} {result['wall_s']:7.2f} s  k8s r/w {reads:>5}/{writes:<5} token API {result['token_api_requests']:>2}"
-              f"  minted {len(minted)}  tree RSS {result['peak_tree_rss_mib']:6.0f} MiB{flag}", flush=True)
+              f"  minted {len(minted)}  tree RSS {result['peak_tree_rss_mib']:6.0f} MiB"
+              f"  modules/cluster {result['module_processes_per_cluster']:4.1f}{flag}", flush=True)
         return result
 
     def role(self, label, sandbox, clusters, run_dir, overrides, inventory=None, extra_env=None, forks=None):
