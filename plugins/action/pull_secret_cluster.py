@@ -136,7 +136,15 @@ class ActionModule(ActionBase):
                     raise
         found = []
         for namespace in namespaces:
-            found.extend(kube.list("%s in %s" % (step, namespace), kind, namespace=namespace, field_selectors=fields, secret=secret))
+            try:
+                found.extend(kube.list("%s in %s" % (step, namespace), kind, namespace=namespace, field_selectors=fields, secret=secret))
+            except KubeError as exc:
+                if exc.code != 403 or not cluster_wide:
+                    raise
+                raise StepError("%s: %s may list %ss neither in all namespaces (at the cluster scope) nor in namespace %s "
+                                "(403 Forbidden: %s). Grant list on %ss in the listed namespaces (a Role) or in every namespace "
+                                "(a ClusterRole): see the RBAC section of the role README." % (
+                                    step, kube.where, kind, namespace, exc.error.get("message"), kind.lower())) from None
         return found, False
 
     # -- read: everything a run needs, before a token is minted ----------------------------------------------------
@@ -238,19 +246,30 @@ class ActionModule(ActionBase):
 
     def _check_write_permission(self, kube):
         """A server-side dry run of the writes this run may make, before a token is minted: a context that may read but
-        not write fails here, with nothing minted or written."""
+        not write fails here, with nothing minted or written.
+
+        A context that could read every namespace is checked with one write of each kind (a ClusterRole grants alike in
+        every namespace, and a thousand dry runs would cost seconds); a namespace-scoped one in each namespace."""
         fact, opts = self._fact, self._opts
         absent = fact["absent_namespaces"]
         if not (plan.by_state(fact["namespaces"], "missing") or opts.get("rotate")):
             return
         stand_in = _b64(docker_config_json(opts["server"], opts["docker_username"], "dry-run"))
         annotations = plan.desired_annotations("dry-run", fact["token_description"], "0" * 64)
-        definitions = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in absent]
+        kinds = {"namespace": [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in absent],
+                 "create": [], "update": []}
         for namespace, entry in fact["namespaces"].items():
-            if namespace not in absent and (entry["state"] == "missing" or opts.get("rotate")):
-                definitions.append(plan.secret_definition(opts["name"], namespace, annotations, stand_in))
-        definitions += plan.service_account_plan(fact["service_accounts"], fact["targets"], opts.get("service_accounts") or [],
-                                                 opts["name"])["patch"]
+            if namespace in absent:
+                continue
+            if entry["state"] == "missing":
+                kinds["create"].append(plan.secret_definition(opts["name"], namespace, annotations, stand_in))
+            elif opts.get("rotate"):
+                kinds["update"].append(plan.secret_definition(opts["name"], namespace, annotations, stand_in))
+        kinds["accounts"] = plan.service_account_plan(fact["service_accounts"], fact["targets"], opts.get("service_accounts") or [],
+                                                      opts["name"])["patch"]
+        definitions = []
+        for items in kinds.values():
+            definitions += items[:1] if fact["seen_all"] else items
         kube.apply("Check that this context may write (server-side dry run)", definitions, secret=True, check=True)
 
     # -- check_play: hosts of the play that are the same cluster ----------------------------------------------------

@@ -20,8 +20,8 @@ description:
   - V(read) reads what the run needs (the Secrets with the role's name, the namespaces when some lack it, the service
     accounts, the verification Pod), refuses a foreign Secret or Pod of the role's names, a missing namespace or
     service account, and, with a server-side dry run, a context that may not write; nothing is minted or written
-    before it succeeded in every cluster. The role registers each step as C(__pull_secret_cluster): the next step
-    reads the state it left.
+    before it succeeded in every cluster. The role registers each step as C(__pull_secret_cluster), and the next step
+    reads the state it left there.
   - V(check_play) (once) refuses two hosts of the play that are the same API server and share a namespace.
   - V(previous) (once, rotation) keeps the one live token of the managed access for a rollback.
   - V(write) creates the namespaces to create and writes the Secrets and service account entries that differ
