@@ -232,7 +232,7 @@ class ActionModule(ActionBase):
             return []
         single = names[0] if len(set(names)) == 1 else None
         found, _unused = self._read_named(kube, "ServiceAccount", [t for t in targets if t not in absent], name=single,
-                                    step="Read the service accounts", cluster_wide=cluster_wide)
+                                          step="Read the service accounts", cluster_wide=cluster_wide)
         wanted = set(targets)
         accounts = [_account(a) for a in found if (a.get("metadata") or {}).get("namespace") in wanted
                     and (a.get("metadata") or {}).get("name") in names]
@@ -371,7 +371,8 @@ class ActionModule(ActionBase):
             annotations, data, token_id = self._desired()
             if restore:  # the Secrets changed since the read: read them again
                 secrets, _unused = self._read_named(kube, "Secret", fact["targets"], name=opts["name"], secret=True,
-                                              step="Read the Secrets named %s again" % opts["name"], cluster_wide=fact["seen_all"])
+                                                    step="Read the Secrets named %s again" % opts["name"],
+                                                    cluster_wide=fact["seen_all"])
                 fact["namespaces"] = plan.classify(secrets, fact["targets"], opts["name"])["namespaces"]
             writes = plan.write_plan(fact["namespaces"], annotations, data)
             absent = [] if restore else fact["absent_namespaces"]

@@ -197,7 +197,7 @@ def _held(clusters):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_property_decide_never_revokes_what_may_be_used(seed):
     rng = random.Random(seed)
-    for _ in range(CASES):
+    for _index in range(CASES):
         listed, clusters, current = _random_play(rng)
         readonly = rng.random() < 0.5
         task_vars = play_vars(clusters, {"token_read_write": not readonly}, __pull_secret_token={"id": current, "tokens": copy.deepcopy(listed)})
@@ -258,7 +258,7 @@ def _restore(rng, clusters):
 def test_property_rotation_rollback(seed):
     rng = random.Random(seed)
     opts = {"rotate": True}
-    for _ in range(CASES):
+    for _index in range(CASES):
         clusters = _rotated(rng)
         readonly = rng.random() < 0.5
         previous = {"id": OLD, "token": "eyJ.previous.value"} if rng.random() < 0.85 else {}

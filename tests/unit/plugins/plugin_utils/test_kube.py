@@ -270,7 +270,7 @@ def _shaped(rng, shape, code, body):
 def test_property_describe_never_passes_headers_or_tracebacks_on(seed):
     rng = random.Random(seed)
     messages = [FORBIDDEN_LIST, ALREADY_EXISTS, "the server is currently unable to handle the request", "Unauthorized"]
-    for _ in range(40):
+    for _index in range(40):
         code = rng.choice([401, 403, 404, 409, 422, 429, 500, 502, 503, 504])
         message = rng.choice(messages)
         shape = rng.choice(["info", "text", "bytes", "connection", "kubeconfig", "crash", "import"])
@@ -361,7 +361,7 @@ def test_call_one_attempt_never_sleeps():
 
 
 def test_call_none_result_is_success():
-    kube, _ = make(FakeRun(None))
+    kube, _unused = make(FakeRun(None))
     assert kube.call(STEP, "m", {}) == {}
 
 
@@ -369,8 +369,8 @@ def test_call_none_result_is_success():
 def test_property_call_retries_only_transient_and_at_most_attempts(seed):
     rng = random.Random(seed)
     pool = [("ok", OK), ("t", E503), ("t", E429), ("t", ECONN), ("p", E403), ("p", CRASHED), ("p", failed("boom"))]
-    for _ in range(30):
-        script = [rng.choice(pool) for _ in range(rng.randint(1, 6))]
+    for _index in range(30):
+        script = [rng.choice(pool) for _index in range(rng.randint(1, 6))]
         attempts = rng.randint(1, 5)
         backoff = rng.choice([0.1, 1.0, 2.0])
         run = FakeRun(*[r for _k, r in script])
@@ -389,7 +389,7 @@ def test_property_call_retries_only_transient_and_at_most_attempts(seed):
 
 def test_connection_options_drop_empty_values_and_args_win():
     run = FakeRun(OK)
-    kube, _ = make(run, connection={"kubeconfig": None, "context": "", "host": "h"})
+    kube, _unused = make(run, connection={"kubeconfig": None, "context": "", "host": "h"})
     assert kube.connection == {"host": "h"}
     kube.call(STEP, "m", {"host": "override", "kind": "Pod"})
     assert run.calls[0]["args"] == {"host": "override", "kind": "Pod"}
@@ -400,22 +400,22 @@ def test_connection_options_drop_empty_values_and_args_win():
 # -- list / get / apply / delete ----------------------------------------------------------------------------------------
 def test_list_arguments_and_result():
     run = FakeRun({"resources": [{"a": 1}, {"b": 2}]})
-    kube, _ = make(run, connection={})
+    kube, _unused = make(run, connection={})
     assert kube.list(STEP, "Secret", namespace="ns", field_selectors=["metadata.name=x"], secret=True) == [{"a": 1}, {"b": 2}]
     assert run.calls[0] == {"module": "kubernetes.core.k8s_info", "secret": True, "check": False,
                             "args": {"kind": "Secret", "hidden_fields": ["metadata.managedFields"], "namespace": "ns",
                                      "field_selectors": ["metadata.name=x"]}}
     run = FakeRun({"resources": None})
-    kube, _ = make(run, connection={})
+    kube, _unused = make(run, connection={})
     assert kube.list(STEP, "Namespace", label_selectors=["team=a"]) == []
     assert run.calls[0]["args"] == {"kind": "Namespace", "hidden_fields": ["metadata.managedFields"], "label_selectors": ["team=a"]}
 
 
 def test_get():
-    kube, _ = make(FakeRun({"resources": [{"x": 1}, {"y": 2}]}), connection={})
+    kube, _unused = make(FakeRun({"resources": [{"x": 1}, {"y": 2}]}), connection={})
     assert kube.get(STEP, "Pod", "ns", "p") == {"x": 1}
     run = FakeRun({"resources": []})
-    kube, _ = make(run, connection={})
+    kube, _unused = make(run, connection={})
     assert kube.get(STEP, "Pod", "ns", "p") is None
     assert run.calls[0]["args"]["name"] == "p" and run.calls[0]["args"]["namespace"] == "ns"
 
@@ -423,19 +423,19 @@ def test_get():
 def test_apply_and_delete():
     run = FakeRun({"changed": True, "result": {"results": [{"changed": True, "method": "create", "result": {"k": 1}},
                                                            {"changed": False, "method": "patch", "result": {"k": 2}}]}})
-    kube, _ = make(run, connection={})
+    kube, _unused = make(run, connection={})
     assert kube.apply(STEP, []) == [] and run.calls == []
     out = kube.apply(STEP, [{"a": 1}, {"b": 2}], secret=True, check=True)
     assert [o["method"] for o in out] == ["create", "patch"]
     assert run.calls[0] == {"module": "kubernetes.core.k8s", "args": {"state": "present", "definition": [{"a": 1}, {"b": 2}]},
                             "secret": True, "check": True}
     run = FakeRun({"changed": True})
-    kube, _ = make(run, connection={})
+    kube, _unused = make(run, connection={})
     assert kube.delete(STEP, "Pod", "ns", "p", wait_timeout=30.7) is True
     assert run.calls[0]["args"] == {"state": "absent", "kind": "Pod", "namespace": "ns", "name": "p", "wait": True, "wait_sleep": 1,
                                     "wait_timeout": 30}
     run = FakeRun({"changed": False})
-    kube, _ = make(run, connection={})
+    kube, _unused = make(run, connection={})
     assert kube.delete(STEP, "Pod", "ns", "p") is False
     assert run.calls[0]["args"] == {"state": "absent", "kind": "Pod", "namespace": "ns", "name": "p"}
 
@@ -450,5 +450,3 @@ def test_per_object():
         {"changed": True, "method": "create", "result": {}, "warnings": []}]
     assert per_object({"changed": False}, 1) == [{"changed": False, "method": None, "result": {}, "warnings": []}]
     assert per_object({"changed": True, "method": "patch"}, 3) == [{"changed": True, "method": "patch", "result": {}}] * 3
-
-

@@ -158,7 +158,7 @@ def test_property_invalid_yaml_never_echoes_a_token(tmp_path, seed):
                 "? %s\n: [}", "token: &a %s\n*b"]
     echoed = 0
     for index in range(12):
-        token = "tok-%s" % "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(12))
+        token = "tok-%s" % "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _index in range(12))
         lines = ["apiVersion: v1", "kind: Config", "users:", "- name: u", "  user:"]
         lines.insert(rng.randint(2, len(lines)), "    " + rng.choice(breakers) % token)
         text = "\n".join(lines) + "\n"
@@ -245,7 +245,7 @@ def test_overlaps_example():
 def test_property_overlaps(seed):
     rng = random.Random(seed)
     servers = ["https://a.example:6443", "https://A.example:6443/", "https://b.example:6443", None]
-    for _ in range(30):
+    for _index in range(30):
         identities = {"h%d" % i: {"server": rng.choice(servers), "namespaces": rng.sample(["n1", "n2", "n3", "n4"], rng.randint(0, 3))}
                       for i in range(rng.randint(0, 6))}
         found = overlaps(identities)

@@ -159,7 +159,7 @@ def test_classify_digest_matches_write_plan_for_what_the_role_writes():
 
 # -- property: classify never returns a credential, and tells the token held --------------------------------------------
 def _rand_text(rng, n, alphabet=string.ascii_letters + string.digits):
-    return "".join(rng.choice(alphabet) for _ in range(n))
+    return "".join(rng.choice(alphabet) for _index in range(n))
 
 
 def _random_secrets(rng, name=NAME):
@@ -206,7 +206,7 @@ def _random_secrets(rng, name=NAME):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_property_classify_never_returns_a_credential_and_tells_the_token(seed):
     rng = random.Random(seed)
-    for _ in range(30):
+    for _index in range(30):
         namespaces, secrets, truth, credentials = _random_secrets(rng)
         before = copy.deepcopy(secrets)
         targets = rng.sample(namespaces, rng.randint(0, len(namespaces)))
@@ -247,7 +247,7 @@ def test_property_digest_equal_iff_same_annotations_and_data(seed):
     values = [None, "", "a", "b", T1, "sha256:" + "0" * 64]
     keys = list(plan.ANNOTATION_KEYS) + ["other/one", "other/two"]
     drawn = []
-    for _ in range(60):
+    for _index in range(60):
         annotations = {k: rng.choice(values) for k in keys if rng.random() < 0.7}
         drawn.append((annotations, rng.choice([None, "", "ZGF0YQ==", "ZGF0YjE="])))
     for a1, d1 in drawn:
@@ -260,7 +260,7 @@ def test_property_digest_equal_iff_same_annotations_and_data(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_property_write_plan_puts_each_target_in_exactly_one_part(seed):
     rng = random.Random(seed)
-    for _ in range(30):
+    for _index in range(30):
         namespaces, secrets, _truth, _credentials = _random_secrets(rng)
         targets = rng.sample(namespaces, rng.randint(0, len(namespaces)))
         found = plan.classify(secrets, targets, NAME)["namespaces"]
@@ -320,7 +320,7 @@ def test_service_account_plan_example():
 @pytest.mark.parametrize("seed", SEEDS)
 def test_property_service_account_plan(seed):
     rng = random.Random(seed)
-    for _ in range(30):
+    for _index in range(30):
         namespaces = ["ns-%d" % i for i in range(rng.randint(1, 6))]
         names = rng.sample(["default", "builder", "deployer"], rng.randint(1, 3))
         created = [ns for ns in namespaces if rng.random() < 0.2]
@@ -357,7 +357,7 @@ def test_property_service_account_plan(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_property_service_account_removals(seed):
     rng = random.Random(seed)
-    for _ in range(30):
+    for _index in range(30):
         namespaces = ["ns-%d" % i for i in range(rng.randint(1, 6))]
         chosen = rng.sample(namespaces, rng.randint(0, len(namespaces)))
         accounts = [account(ns, name, pulls=rng.sample(["theirs", NAME, "mirror", NAME], rng.randint(0, 4)), version=str(rng.randint(1, 99)))
@@ -391,10 +391,10 @@ def test_select_namespaces():
 @pytest.mark.parametrize("seed", SEEDS)
 def test_property_select_namespaces(seed):
     rng = random.Random(seed)
-    for _ in range(30):
+    for _index in range(30):
         pool = ["ns-%d" % i for i in range(10)]
         objects = [{"metadata": {"name": rng.choice(pool)}, "status": {"phase": rng.choice(["Active", "Terminating", None])}}
-                   for _ in range(rng.randint(0, 12))]
+                   for _index in range(rng.randint(0, 12))]
         exclude = rng.sample(pool, rng.randint(0, 4))
         names = plan.select_namespaces(objects, exclude)
         assert names == sorted(set(names))

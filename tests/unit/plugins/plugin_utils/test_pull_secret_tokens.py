@@ -169,7 +169,7 @@ def _all_accounted(clusters):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_property_revocation_rules(seed):
     rng = random.Random(seed)
-    for _ in range(CASES):
+    for _index in range(CASES):
         listed, clusters, keep, readonly = _play(rng)
         decision = tokens.revocable(listed, readonly, clusters, keep=keep, now=NOW)
         revoke = decision["revoke"]
@@ -205,7 +205,7 @@ def test_property_revocation_rules(seed):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_property_holding_names_every_holder_and_every_unaccounted_cluster(seed):
     rng = random.Random(seed)
-    for _ in range(CASES):
+    for _index in range(CASES):
         listed, clusters, _keep, _readonly = _play(rng)
         for tid in [t["id"] for t in listed] + ["iamapikey"]:
             where = tokens.holding(clusters, tid)
@@ -253,7 +253,7 @@ def _rotation(rng):
 @pytest.mark.parametrize("seed", SEEDS)
 def test_property_rollback_revokes_the_new_token_only_when_no_cluster_may_hold_it(seed):
     rng = random.Random(seed)
-    for _ in range(CASES):
+    for _index in range(CASES):
         clusters, states = _rotation(rng)
         readonly = rng.random() < 0.5
         new = [{"id": NEW, "readonly": readonly, "permanent": True}]
