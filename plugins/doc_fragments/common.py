@@ -93,6 +93,8 @@ options:
   ca_path:
     description:
       - A PEM CA bundle file (or a directory prepared with C(c_rehash)) used to verify the endpoints' certificates.
+      - It must hold the CA certificate(s) that signed the IBM endpoints' certificates. The modules fail before any request
+        when it is missing, unreadable, empty or holds no PEM certificate, saying which.
       - When not set, the system trust store (or E(REQUESTS_CA_BUNDLE)) is used.
       - If not set, the value of the E(IBMCLOUD_DEDICATED_CA_PATH) environment variable is used.
     type: path

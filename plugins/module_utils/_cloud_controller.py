@@ -12,6 +12,12 @@
 from ansible_collections.ibm_dedicated.registry.plugins.module_utils._errors import IBMDedicatedError
 
 MAX_PAGES = 1000
+SHOWN_NAMES = 5  # at most this many visible organization names in a "not found" message
+
+
+def _name(resource):
+    name = (resource.get('entity') or {}).get('name')
+    return name if isinstance(name, str) else ''
 
 
 def summarize_org(resource):
@@ -66,25 +72,48 @@ class CloudController:
             url = self._next_url(next_url, operation) if next_url else None
         return resources
 
-    def find_org(self, name):
-        """The organization named ``name`` (exact match), or None."""
+    def _lookup(self, name):
+        """(resource or None, names of the organizations the user can see, or None when not listed)."""
         operation = 'Look up organization "%s"' % name
         resources = self._paged({'q': 'name:%s' % name}, operation)
-        exact = [r for r in resources if (r.get('entity') or {}).get('name') == name]
+        exact = [r for r in resources if _name(r) == name]
         if exact:
-            return exact[0]
-        # CC name filters are case-sensitive; the cf CLI lower-cases. Accept one unambiguous match.
-        folded = [r for r in resources if ((r.get('entity') or {}).get('name') or '').lower() == name.lower()]
+            return exact[0], None
+        # The CC matches q=name: exactly; the cf CLI matches organization names case-insensitively.
+        # When the exact query finds nothing, look at every organization the user can see.
+        if not resources:
+            resources = self._paged(None, 'List organizations to match "%s" case-insensitively' % name)
+        folded = [r for r in resources if _name(r).lower() == name.lower()]
         if len(folded) == 1:
-            return folded[0]
-        return None
+            return folded[0], None
+        if len(folded) > 1:
+            raise IBMDedicatedError(
+                'organization "%s" is ambiguous at %s: it matches %s except for letter case'
+                % (name, self.api_endpoint, ', '.join('"%s"' % _name(r) for r in folded)),
+                hint='Give the exact name, or use org_guid / guid.')
+        return None, sorted({_name(r) for r in resources if _name(r)}, key=str.lower)
+
+    def find_org(self, name):
+        """The organization named ``name``: the exact match, else the one match that differs only in case, or None.
+
+        Raises IBMDedicatedError when several organizations match except for letter case.
+        """
+        return self._lookup(name)[0]
 
     def require_org(self, name):
-        resource = self.find_org(name)
+        resource, visible = self._lookup(name)
         if resource is None:
-            raise IBMDedicatedError(
-                'organization "%s" not found at %s' % (name, self.api_endpoint),
-                hint='Check the name (it is case-sensitive) and that the user is a member of the organization.')
+            if visible:
+                shown = ', '.join('"%s"' % n for n in visible[:SHOWN_NAMES])
+                if len(visible) > SHOWN_NAMES:
+                    shown += ' and %d more' % (len(visible) - SHOWN_NAMES)
+                seen = 'the user can see %s' % shown
+                hint = ('Check the name (letter case does not matter), or ask a manager of the organization to add the user '
+                        'as a member; org_info without a name lists every visible organization.')
+            else:
+                seen = 'the user is not a member of any organization there'
+                hint = 'Ask a manager of the organization to add the user as a member, or log in as another user.'
+            raise IBMDedicatedError('organization "%s" not found at %s; %s' % (name, self.api_endpoint, seen), hint=hint)
         return resource
 
     def get_org(self, guid):

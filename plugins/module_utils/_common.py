@@ -29,7 +29,12 @@ from ansible_collections.ibm_dedicated.registry.plugins.module_utils._auth impor
     select_method,
 )
 from ansible_collections.ibm_dedicated.registry.plugins.module_utils._errors import IBMDedicatedError
-from ansible_collections.ibm_dedicated.registry.plugins.module_utils._http import HAS_REQUESTS, REQUESTS_IMPORT_ERROR, HTTPClient
+from ansible_collections.ibm_dedicated.registry.plugins.module_utils._http import (
+    HAS_REQUESTS,
+    REQUESTS_IMPORT_ERROR,
+    HTTPClient,
+    ca_path_problem,
+)
 
 DEFAULT_IAM_ENDPOINT = 'https://iam.cloud.ibm.com'
 TIMEOUT_RANGE = (1, 600)
@@ -141,9 +146,9 @@ def validate_common(params):
     low, high = RETRIES_RANGE
     if params.get('retries') is None or not low <= params['retries'] <= high:
         raise IBMDedicatedError('retries must be between %d and %d (got %s)' % (low, high, params.get('retries')))
-    ca_path = params.get('ca_path')
-    if ca_path and not os.path.exists(ca_path):
-        raise IBMDedicatedError('ca_path %s does not exist' % ca_path)
+    ca_problem = ca_path_problem(params.get('ca_path'))
+    if ca_problem:
+        raise IBMDedicatedError(ca_problem)
     for option in ('username', 'password', 'apikey', 'passcode', 'oauth_token', 'refresh_token'):
         value = params.get(option)
         if value is not None and not value.strip():

@@ -24,8 +24,10 @@
 
 import email.utils
 import json
+import os
 import random
 import re
+import ssl
 import time
 
 try:
@@ -55,6 +57,81 @@ BACKOFF_MAX = 30.0
 RETRY_AFTER_MAX = 60.0
 REDACTED = '********'
 _SSL_REASON_RE = re.compile(r'(certificate verify failed[^(\'\"]*)', re.IGNORECASE)
+CA_WANTED = "give a PEM file with the CA certificate(s) that signed the IBM endpoints' certificates"
+_PEM_CERT = b'-----BEGIN CERTIFICATE-----'
+_HASHED_NAME_RE = re.compile(r'^[0-9a-f]{8}\.[0-9]+$')
+
+
+def _load_problem(cafile=None, capath=None):
+    """What OpenSSL says when it cannot load these CA certificates, or None."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=cafile, capath=capath)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        text = re.sub(r'\s*\(_ssl\.c:\d+\)', '', getattr(exc, 'strerror', None) or str(exc)).strip()
+        return ' '.join(text.split()) or type(exc).__name__
+    return None
+
+
+def _ca_dir_problem(path):
+    try:
+        names = sorted(os.listdir(path))
+    except OSError as exc:
+        return 'is a directory that cannot be read (%s)' % (exc.strerror or type(exc).__name__)
+    hashed = [n for n in names if _HASHED_NAME_RE.match(n)]
+    if hashed:
+        return None
+    has_pem = False
+    for name in names:
+        try:
+            with open(os.path.join(path, name), 'rb') as handle:
+                has_pem = _PEM_CERT in handle.read(1024 * 1024)
+        except OSError:
+            continue
+        if has_pem:
+            break
+    if has_pem:
+        return ('is a directory with certificate files but no hashed names (run "openssl rehash" on it), '
+                'so no CA certificate would be found in it')
+    return 'is a directory without CA certificates'
+
+
+def ca_path_problem(path):
+    """Why ``path`` cannot serve as ca_path, as one line naming the path and what to give instead; None if usable.
+
+    Reads the file locally (its content is never put into the message); no request is made.
+    """
+    if not path:
+        return None
+    if not os.path.exists(path):
+        why = 'does not exist'
+    elif os.path.isdir(path):
+        why = _ca_dir_problem(path)
+        if why is None:
+            return None
+        return 'ca_path %s %s: %s, or a directory prepared with "openssl rehash" holding them' % (path, why, CA_WANTED)
+    else:
+        try:
+            with open(path, 'rb') as handle:
+                data = handle.read()
+        except OSError as exc:
+            why = 'cannot be read (%s)' % (exc.strerror or type(exc).__name__)
+        else:
+            if not data.strip():
+                why = 'is empty'
+            elif _PEM_CERT not in data:
+                if data[:1] == b'\x30':
+                    why = ('is not a PEM file (it looks like a DER certificate: convert it with '
+                           '"openssl x509 -inform der -in %s -out ca.pem")' % path)
+                elif b'-----BEGIN ' in data:
+                    why = 'is a PEM file without any certificate (no "-----BEGIN CERTIFICATE-----" block)'
+                else:
+                    why = 'is not a PEM file (no "-----BEGIN CERTIFICATE-----" block)'
+            else:
+                reason = _load_problem(cafile=path)
+                if reason is None:
+                    return None
+                why = 'holds no usable CA certificate (%s)' % reason
+    return 'ca_path %s %s: %s' % (path, why, CA_WANTED)
 
 
 class HTTPResult:
@@ -184,8 +261,7 @@ class HTTPClient:
                 raise self._error(
                     'TLS certificate verification failed (%s)' % self._describe_ssl(exc),
                     operation=operation, url=shown_url,
-                    hint=('Set ca_path (or IBMCLOUD_DEDICATED_CA_PATH) to the CA bundle that signed the server certificate. '
-                          'validate_certs=false disables verification and is meant for tests only.')) from None
+                    hint=self._tls_hint()) from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 not_sent = _request_not_sent(exc)
                 timed_out = isinstance(exc, requests.exceptions.Timeout)
@@ -267,6 +343,13 @@ class HTTPClient:
                 continue
             raise err
         raise last_error  # pragma: no cover - the loop always returns or raises
+
+    def _tls_hint(self):
+        if isinstance(self.verify, str):
+            return ('The CA certificate(s) in ca_path %s did not sign this server\'s certificate: %s (the whole chain up to the root). '
+                    'validate_certs=false disables verification and is meant for tests only.' % (self.verify, CA_WANTED))
+        return ('Set ca_path (or IBMCLOUD_DEDICATED_CA_PATH) to a PEM file with the CA certificate(s) that signed the server '
+                'certificate. validate_certs=false disables verification and is meant for tests only.')
 
     @staticmethod
     def _describe_ssl(exc):

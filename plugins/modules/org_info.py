@@ -29,9 +29,11 @@ attributes:
 options:
   name:
     description:
-      - Name of the organization. The Cloud Controller matches names exactly; when there is no exact match, a single
-        match that differs only in letter case is accepted.
-      - The module fails when no organization of that name is visible to the user.
+      - Name of the organization. The Cloud Controller matches names exactly (C(GET /v2/organizations?q=name:<name>)).
+        When that finds nothing, every organization the user can see is listed (all pages) and the one whose name
+        differs only in letter case is accepted, as the cf CLI does.
+      - The module fails when several organizations match except for letter case (it names them), and when no
+        organization of that name is visible to the user (it names a few of those the user can see).
     type: str
   guid:
     description:

@@ -27,7 +27,55 @@ def test_find_org_case_fallback(fake):
     assert cc(fake).find_org('acme-dev')['metadata']['guid'] == ORG2
     fake.orgs.append({'guid': 'g-upper', 'name': 'ACME-DEV'})
     fake.org_members['g-upper'] = ['alice']
-    assert cc(fake).find_org('acme-dev') is None  # ambiguous
+    with pytest.raises(IBMDedicatedError) as info:  # ambiguous
+        cc(fake).find_org('acme-dev')
+    assert '"Acme-Dev", "ACME-DEV"' in str(info.value)
+
+
+def test_exact_query_empty_lists_visible_orgs_case_insensitively(fake):
+    # The Cloud Controller (and the sandbox) match q=name: exactly, so "ACME" finds nothing at first.
+    org = cc(fake).find_org('ACME')
+    assert org['metadata']['guid'] == ORG1
+    calls = fake.calls('GET', '/v2/organizations')
+    assert calls[0]['query'] == {'q': 'name:ACME'}
+    assert all('q' not in c['query'] for c in calls[1:])
+    assert len(calls) == 1 + 4  # every page of the listing is read (8 orgs, 2 a page)
+
+
+def test_case_insensitive_match_on_a_later_page(fake):
+    fake.orgs.append({'guid': 'g-last', 'name': 'Zeta'})
+    fake.org_members['g-last'] = ['alice']
+    assert cc(fake).require_org('zETA')['metadata']['guid'] == 'g-last'
+
+
+def test_several_case_insensitive_matches_are_refused_by_name(fake):
+    fake.orgs.append({'guid': 'g-upper', 'name': 'ACME'})
+    fake.org_members['g-upper'] = ['alice']
+    with pytest.raises(IBMDedicatedError) as info:
+        cc(fake).require_org('Acme')
+    text = str(info.value)
+    assert 'organization "Acme" is ambiguous' in text and '"acme", "ACME"' in text and '\n' not in text
+
+
+def test_exact_match_wins_over_case_variants(fake):
+    fake.orgs.append({'guid': 'g-upper', 'name': 'ACME'})
+    fake.org_members['g-upper'] = ['alice']
+    assert cc(fake).require_org('ACME')['metadata']['guid'] == 'g-upper'
+    assert len(fake.calls('GET', '/v2/organizations')) == 1
+
+
+def test_not_found_names_a_few_visible_orgs(fake):
+    with pytest.raises(IBMDedicatedError) as info:
+        cc(fake).require_org('nope')
+    text = str(info.value)
+    assert 'the user can see "acme", "Acme-Dev", "filler-0", "filler-1", "filler-2" and 3 more' in text
+    assert 'case-sensitive' not in text and '\n' not in text
+
+
+def test_not_found_for_a_user_in_no_org(fake):
+    with pytest.raises(IBMDedicatedError) as info:
+        cc(fake, 'bob').require_org('acme')
+    assert 'the user is not a member of any organization there' in str(info.value)
 
 
 def test_list_follows_paging(fake):

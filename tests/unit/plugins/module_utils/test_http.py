@@ -4,6 +4,7 @@
 
 import pytest
 
+from ansible_collections.ibm_dedicated.registry.plugins.module_utils import _http
 from ansible_collections.ibm_dedicated.registry.plugins.module_utils._errors import IBMDedicatedError
 from ansible_collections.ibm_dedicated.registry.plugins.module_utils._http import RETRY_AFTER_MAX, HTTPClient, _parse_retry_after
 from ansible_collections.ibm_dedicated.registry.tests.unit.plugins.fake_ibm import API, REGISTRY
@@ -199,3 +200,70 @@ def test_post_gateway_timeout_is_in_flight(fake):
     with pytest.raises(IBMDedicatedError) as info:
         http.request('POST', REGISTRY + '/api/v1/tokens', 'Create registry token', idempotent=False)
     assert info.value.in_flight and info.value.status == 504
+
+
+# -- ca_path (issue 16) ------------------------------------------------------
+WANTED = "give a PEM file with the CA certificate(s) that signed the IBM endpoints' certificates"
+
+
+def _ca_file(tmp_path, content, name='ca.pem'):
+    path = tmp_path / name
+    path.write_bytes(content)
+    return str(path)
+
+
+@pytest.mark.parametrize('content, needle', [
+    (b'', 'is empty'),
+    (b'  \n', 'is empty'),
+    (b'hello\n', 'is not a PEM file (no "-----BEGIN CERTIFICATE-----" block)'),
+    (b'\x30\x82\x01\x0a', 'it looks like a DER certificate'),
+    (b'-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n', 'is a PEM file without any certificate'),
+    (b'-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n', 'holds no usable CA certificate'),
+])
+def test_ca_path_file_problems(tmp_path, content, needle):
+    path = _ca_file(tmp_path, content)
+    msg = _http.ca_path_problem(path)
+    assert msg.startswith('ca_path %s ' % path) and needle in msg and msg.endswith(WANTED)
+    assert 'AAAA' not in msg and 'hello' not in msg and '\n' not in msg
+
+
+def test_ca_path_missing_and_unreadable(tmp_path, monkeypatch):
+    missing = str(tmp_path / 'missing.pem')
+    assert _http.ca_path_problem(missing) == 'ca_path %s does not exist: %s' % (missing, WANTED)
+    path = _ca_file(tmp_path, b'whatever')
+
+    def denied(*_args, **_kwargs):
+        raise PermissionError(13, 'Permission denied')
+
+    monkeypatch.setattr(_http, 'open', denied, raising=False)
+    assert _http.ca_path_problem(path) == 'ca_path %s cannot be read (Permission denied): %s' % (path, WANTED)
+
+
+def test_ca_path_directories(tmp_path):
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    msg = _http.ca_path_problem(str(empty))
+    assert msg.startswith('ca_path %s is a directory without CA certificates: ' % empty) and 'openssl rehash' in msg
+    unhashed = tmp_path / 'unhashed'
+    unhashed.mkdir()
+    (unhashed / 'ca.pem').write_bytes(b'-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n')
+    assert 'no hashed names (run "openssl rehash" on it)' in _http.ca_path_problem(str(unhashed))
+    (unhashed / '0123abcd.0').symlink_to(unhashed / 'ca.pem')
+    assert _http.ca_path_problem(str(unhashed)) is None
+
+
+def test_ca_path_usable_pem(tmp_path):
+    certifi = pytest.importorskip('certifi')  # requests depends on it
+    with open(certifi.where(), 'rb') as handle:
+        assert _http.ca_path_problem(_ca_file(tmp_path, handle.read())) is None
+    assert _http.ca_path_problem(None) is None and _http.ca_path_problem('') is None
+
+
+def test_tls_error_with_ca_path_says_the_ca_did_not_sign(fake, tmp_path):
+    fake.add_fault('GET', '/v2/info', 'ssl', count=1)
+    ca = _ca_file(tmp_path, b'ca')
+    with pytest.raises(IBMDedicatedError) as info:
+        HTTPClient(retries=0, ca_path=ca).request('GET', API + '/v2/info', 'Discovery')
+    text = str(info.value)
+    assert 'The CA certificate(s) in ca_path %s did not sign' % ca in text and WANTED in text
+    assert 'Set ca_path' not in text

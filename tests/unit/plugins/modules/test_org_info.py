@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
+import pytest
+
 from ansible_collections.ibm_dedicated.registry.plugins.modules import org_info
 from ansible_collections.ibm_dedicated.registry.tests.unit.plugins.fake_ibm import API, ORG1, PASSWORD
 from ansible_collections.ibm_dedicated.registry.tests.unit.plugins.module_runner import run_module
@@ -63,3 +65,28 @@ def test_expired_uaa_token_on_server(fake, capsys, base_args):
     fake.uaa_lifetime = 0  # tokens are born expired
     res = run(capsys, dict(base_args, name='acme'))
     assert res.failed and 'CF-InvalidAuthToken' in res['msg'] and 'Log in again' in res['msg']
+
+
+def test_name_in_other_letter_case(fake, capsys, base_args):
+    """Issue 16: the CC matches q=name: exactly; a single case-insensitive match among the visible orgs is accepted."""
+    res = run(capsys, dict(base_args, name='ACME'))
+    assert not res.failed, res['msg']
+    assert res['guid'] == ORG1 and res['organization']['name'] == 'acme'
+
+
+def test_unknown_name_lists_visible_orgs(fake, capsys, base_args):
+    res = run(capsys, dict(base_args, name='no-such-org'))
+    assert res.failed and 'the user can see "acme", "Acme-Dev"' in res['msg'] and 'and 3 more' in res['msg']
+    assert 'case-sensitive' not in res['msg']
+
+
+@pytest.mark.parametrize('content, needle', [(b'', 'is empty'), (b'hello', 'is not a PEM file'), (None, 'is a directory')])
+def test_unusable_ca_path_fails_before_any_request(fake, capsys, base_args, tmp_path, content, needle):
+    path = tmp_path / 'ca'
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_bytes(content)
+    res = run(capsys, dict(base_args, name='acme', ca_path=str(path)))
+    assert res.failed and res['msg'].startswith('ca_path %s %s' % (path, needle)), res['msg']
+    assert 'PEM file with the CA certificate(s) that signed' in res['msg'] and fake.requests == []
