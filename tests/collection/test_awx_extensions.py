@@ -309,3 +309,104 @@ def test_lifecycle_playbooks_use_the_survey_variables(name):
     for item in survey["spec"]:
         variable = item["variable"]
         assert variable in text or variable in ROLE_SPEC, f"{name}.yml does not use {variable}"
+
+
+# Questions a survey may not offer: the Revoke template alone removes (its playbook fixes the state), the role
+# derives the token description on the templates any team may launch, and the audit's report path is fixed.
+FORBIDDEN_QUESTIONS = {
+    "pull_secret": {"pull_secret_state", "pull_secret_token_description", "pull_secret_rotate"},
+    "rotate": {"pull_secret_state", "pull_secret_token_description", "pull_secret_rotate"},
+    "audit": {"pull_secret_state", "pull_secret_audit_report_path", "pull_secret_audit_fail_on_drift", "pull_secret_rotate"},
+    "revoke": {"pull_secret_state", "pull_secret_rotate"},
+}
+
+
+@pytest.mark.parametrize("path", SURVEY_FILES, ids=lambda p: p.stem)
+def test_survey_offers_no_removal_no_foreign_description_no_report_path(path):
+    spec = json.loads(path.read_text())["spec"]
+    offered = {item["variable"] for item in spec}
+    assert not offered & FORBIDDEN_QUESTIONS[path.stem], sorted(offered & FORBIDDEN_QUESTIONS[path.stem])
+    for item in spec:  # no question anywhere can ask for a removal by another name
+        assert "absent" not in item.get("choices", []), item["variable"]
+        assert "absent" not in str(item.get("default", "")), item["variable"]
+
+
+def test_job_templates_document_the_fixed_extra_vars():
+    text = (AWX / "job_templates.md").read_text()
+    for fixed in ("pull_secret_token_description", "pull_secret_audit_report_path", "pull_secret_audit_fail_on_drift"):
+        assert f"`{fixed}" in text, fixed
+    assert "project/pull_secret.yml" in text
+    assert "`absent` to remove" not in text  # the Pull secret template removes nothing
+
+
+# -- AWX project layout -----------------------------------------------------------------------------
+PROJECT = AWX / "project"
+WRAPPERS = ("pull_secret", "rotate", "audit", "revoke")
+GALAXY = yaml.safe_load((ROOT / "galaxy.yml").read_text())
+# The state each wrapper fixes (the role's default, present, for pull_secret and rotate, written out).
+WRAPPER_VARS = {
+    "pull_secret": {"pull_secret_state": "present"},
+    "rotate": {"pull_secret_state": "present", "pull_secret_rotate": True},
+    "audit": {"pull_secret_state": "audit"},
+    "revoke": {"pull_secret_state": "absent"},
+}
+
+
+def test_project_has_a_wrapper_per_job_template_and_nothing_local():
+    assert {p.stem for p in PROJECT.glob("*.yml")} == set(WRAPPERS) == {p.stem for p in SURVEY_FILES}
+    # Nothing in the project may shadow the installed collection's role.
+    assert not (PROJECT / "roles").exists()
+    assert not (PROJECT / "collections" / "ansible_collections").exists()
+
+
+@pytest.mark.parametrize("name", WRAPPERS)
+def test_wrapper_runs_the_installed_role_like_the_collection_playbook(name):
+    plays = yaml.safe_load((PROJECT / f"{name}.yml").read_text())
+    assert isinstance(plays, list) and len(plays) == 1
+    play = plays[0]
+    assert play["hosts"] == "{{ pull_secret_hosts | default('localhost') }}"
+    assert play["connection"] == "local" and play["gather_facts"] is False
+    assert not {"tasks", "pre_tasks", "post_tasks", "vars", "vars_files", "import_playbook"} & set(play)
+    assert len(play["roles"]) == 1
+    role = play["roles"][0]
+    assert role["role"] == "ibm_dedicated.registry.pull_secret"  # by FQCN: the collection's role, installed
+    assert role.get("vars", {}) == WRAPPER_VARS[name]
+    for variable in role["vars"]:
+        assert variable in ROLE_SPEC, variable
+    # the same play as the collection's playbook (which fixes only what differs from the role defaults)
+    (original,) = yaml.safe_load((ROOT / "playbooks" / f"{name}.yml").read_text())
+    assert {k: v for k, v in play.items() if k != "roles"} == {k: v for k, v in original.items() if k != "roles"}
+    original_vars = original["roles"][0].get("vars", {})
+    assert original["roles"][0]["role"] == role["role"]
+    assert {"pull_secret_state": ROLE_SPEC["pull_secret_state"]["default"], **original_vars} == role["vars"]
+
+
+@pytest.mark.parametrize("name", WRAPPERS)
+def test_wrapper_passes_syntax_check_with_the_installed_collection(name, tmp_path):
+    collections = ROOT / ".collections"
+    if not (collections / "ansible_collections" / "ibm_dedicated" / "registry").exists():
+        pytest.skip(".collections is not set up (make setup)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
+    env.update({"ANSIBLE_COLLECTIONS_PATH": str(collections), "ANSIBLE_NOCOLOR": "1", "ANSIBLE_LOCAL_TEMP": str(tmp_path),
+                "ANSIBLE_ROLES_PATH": str(tmp_path / "no-roles")})
+    result = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "--syntax-check", "-i", "localhost,",
+                             str(PROJECT / f"{name}.yml")], cwd=tmp_path, capture_output=True, text=True, env=env,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_project_requirements_install_the_collection_and_its_dependency():
+    requirements = yaml.safe_load((PROJECT / "collections" / "requirements.yml").read_text())
+    assert set(requirements) == {"collections"}
+    by_name = {c["name"]: c for c in requirements["collections"]}
+    assert set(by_name) == {f"{GALAXY['namespace']}.{GALAXY['name']}", *GALAXY["dependencies"]}
+    assert by_name["ibm_dedicated.registry"]["version"] == f">={GALAXY['version']}"
+    for dependency, floor in GALAXY["dependencies"].items():
+        assert by_name[dependency]["version"] == floor, dependency
+
+
+def test_readme_documents_the_project_layout():
+    text = (AWX / "README.md").read_text()
+    assert "project/collections/requirements.yml" in text
+    for name in WRAPPERS:
+        assert f"project/{name}.yml" in text or f"`{name}.yml`" in text, name

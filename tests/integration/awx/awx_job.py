@@ -17,6 +17,7 @@ every ``env`` entry is always set; ``injectors.py``: the Kubernetes credential).
 import json
 import os
 import re
+import shutil
 import stat
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 ROOT = Path(__file__).resolve().parents[3]
 CREDENTIAL_TYPES = ROOT / "extensions" / "awx" / "credential_types"
 SURVEYS = ROOT / "extensions" / "awx" / "surveys"
+PROJECT = ROOT / "extensions" / "awx" / "project"
 
 
 # -- shipped data -----------------------------------------------------------------------------------
@@ -125,12 +127,10 @@ def survey_extravars(survey, answers, enforce_required=True):
 
 # -- private data directory -------------------------------------------------------------------------
 def build_private_data_dir(directory, extravars, envvars, job_timeout=600):
-    """``project/`` (the repo's playbooks), ``inventory/hosts``, ``env/{extravars,envvars,settings}``."""
+    """``project/`` (a copy of extensions/awx/project, the layout an AWX project has), ``inventory/hosts``,
+    ``env/{extravars,envvars,settings}``."""
     pdd = Path(directory)
-    (pdd / "project").mkdir(parents=True, exist_ok=True)
-    link = pdd / "project" / "playbooks"
-    if not link.exists():
-        link.symlink_to(ROOT / "playbooks", target_is_directory=True)
+    shutil.copytree(PROJECT, pdd / "project", dirs_exist_ok=True)
     (pdd / "inventory").mkdir(exist_ok=True)
     # What an AWX inventory with a localhost host needs for the role (the EE's Python has kubernetes).
     (pdd / "inventory" / "hosts").write_text(
@@ -152,7 +152,7 @@ def build_private_data_dir(directory, extravars, envvars, job_timeout=600):
 LEAKY_ENV = re.compile(r"^(IBMCLOUD_|IC_API_KEY$|K8S_AUTH_|KUBECONFIG$|ANSIBLE_|PYTHONPATH$)")
 
 
-def run_job(private_data_dir, playbook="playbooks/pull_secret.yml", ident="job", timeout=600):
+def run_job(private_data_dir, playbook="pull_secret.yml", ident="job", timeout=600):
     """ansible-runner on ``private_data_dir`` with a clean environment; returns the Runner."""
     import ansible_runner
 

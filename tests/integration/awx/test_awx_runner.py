@@ -1,8 +1,8 @@
 # Copyright (c) ibm_dedicated.registry contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""playbooks/pull_secret.yml as an AWX job template runs it: ansible-runner on a private data directory
-whose env/envvars holds only what the credentials inject and whose env/extravars holds survey answers.
+"""extensions/awx/project/pull_secret.yml as an AWX job template runs it: ansible-runner on a private data
+directory (project/ laid out as extensions/awx/project) whose env/envvars holds only what the credentials inject and whose env/extravars holds survey answers.
 
 Checked per job: status and rc, one registry token for the description, the Secret in the namespace,
 and no credential (password, API key, Kubernetes token, registry token, any UAA or registry JWT), nor
@@ -66,11 +66,11 @@ def job_vars(name, namespaces, **answers):
         "pull_secret_namespaces": namespaces,
         "pull_secret_name": f"awx-{name}",
         "pull_secret_pod_image": "acme/hello:1.0",
-        "pull_secret_token_description": f"awx-{name}",
         **answers,
     })
+    # The survey has no description question; a site that needs a fixed one sets it here (job_templates.md).
     extravars.update({"pull_secret_create_namespaces": True, "pull_secret_pod_name": f"awx-{name}-check",
-                      "pull_secret_pod_wait_timeout": 60})
+                      "pull_secret_pod_wait_timeout": 60, "pull_secret_token_description": f"awx-{name}"})
     return extravars
 
 
@@ -203,15 +203,36 @@ def test_job_with_iam_api_key_credential(sandbox, kube, tmp_path):
     assert_artifacts_clean(pdd, {"apikey": user["apikey"], "registry token": entry["password"], "dockerconfigjson": data})
 
 
+def test_survey_answers_alone_derive_the_token_description(sandbox, kube, tmp_path):
+    """No description extra var: the role names the token k8s-pull-<org>-<Secret name>, and records it on the Secret."""
+    user = sandbox["users"][0]
+    pdd = tmp_path / "pdd"
+    cred_env = render_injectors(load_credential_type("ibm_cloud_dedicated"), dedicated_inputs(sandbox, user), pdd)
+    envvars = {**cred_env, "K8S_AUTH_KUBECONFIG": sandbox["kubeconfig"],
+               "K8S_AUTH_CONTEXT": sandbox["clusters"][0]["context"], **collections_env()}
+    extravars = job_vars("derived", ["team-b"])
+    extravars.pop("pull_secret_token_description")
+    build_private_data_dir(pdd, extravars, envvars)
+
+    runner = run_job(pdd)
+
+    assert_successful(runner, pdd)
+    assert tokens(sandbox, "awx-derived") == []
+    live = tokens(sandbox, "k8s-pull-acme-awx-derived")
+    assert len(live) == 1 and not live[0]["revoked"], live
+    data, entry = pulled_secret(kube, "team-b", "awx-derived", sandbox["registry_host"])
+    assert_artifacts_clean(pdd, {"password": user["password"], "registry token": entry["password"], "dockerconfigjson": data})
+
+
 def test_missing_required_survey_answer_fails_with_the_role_message(sandbox, kube, tmp_path):
     user = sandbox["users"][0]
     survey = load_survey("pull_secret")
-    answers = {"pull_secret_namespaces": ["team-b"], "pull_secret_name": "awx-noorg", "pull_secret_pod_image": "acme/hello:1.0",
-               "pull_secret_token_description": "awx-noorg"}
+    answers = {"pull_secret_namespaces": ["team-b"], "pull_secret_name": "awx-noorg", "pull_secret_pod_image": "acme/hello:1.0"}
     with pytest.raises(SurveyRefused, match="pull_secret_org"):  # AWX itself refuses such a launch ...
         survey_extravars(survey, answers)
     extravars = survey_extravars(survey, answers, enforce_required=False)  # ... unless the survey is off
     assert "pull_secret_org" not in extravars
+    extravars["pull_secret_token_description"] = "awx-noorg"  # job template extra var
     pdd = tmp_path / "pdd"
     cred_env = render_injectors(load_credential_type("ibm_cloud_dedicated"), dedicated_inputs(sandbox, user), pdd)
     envvars = {**cred_env, "K8S_AUTH_KUBECONFIG": sandbox["kubeconfig"],
