@@ -4,7 +4,9 @@
 
 import json
 import time
+from pathlib import Path
 
+import certifi
 import pytest
 
 from ansible_collections.ibm_dedicated.registry.plugins.modules import oauth_token
@@ -177,7 +179,7 @@ def test_validate_certs_false_warns(fake, capsys, base_args):
 
 def test_ca_path_honoured_with_env_bundle(fake, capsys, base_args, monkeypatch, tmp_path):
     ca = tmp_path / 'sandbox-ca.pem'
-    ca.write_text('-----BEGIN CERTIFICATE-----\n')
+    ca.write_bytes(Path(certifi.where()).read_bytes())  # a real CA bundle: ca_path is checked before any request
     monkeypatch.setenv('REQUESTS_CA_BUNDLE', '/etc/ssl/certs/ca-certificates.crt')
     monkeypatch.setenv('CURL_CA_BUNDLE', '/etc/ssl/certs/ca-certificates.crt')
     res = run(capsys, dict(base_args, ca_path=str(ca)))
@@ -187,7 +189,7 @@ def test_ca_path_honoured_with_env_bundle(fake, capsys, base_args, monkeypatch, 
 
 def test_ca_path_from_environment(fake, capsys, base_args, monkeypatch, tmp_path):
     ca = tmp_path / 'ca.pem'
-    ca.write_text('x')
+    ca.write_bytes(Path(certifi.where()).read_bytes())
     monkeypatch.setenv('IBMCLOUD_DEDICATED_CA_PATH', str(ca))
     run(capsys, base_args)
     assert fake.requests[0]['verify'] == str(ca)
