@@ -8,14 +8,13 @@ The decisions are in plugins/plugin_utils/_pull_secret_*.py. Facts and results n
 credential is read from the variable the role registered it in, used to build the Secrets, and dropped.
 """
 
-import datetime
+import collections
 import os
 import time
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
-from ansible.utils.display import Display
 
 from ansible_collections.ibm_dedicated.registry.plugins.filter.docker_config_json import (
     docker_config_fingerprint,
@@ -33,9 +32,10 @@ except ImportError:  # pragma: no cover - older ansible-core
     def trust_as_template(text):
         return text
 
-display = Display()
-
 PLACEHOLDER = "(minted at run time)"  # check mode: a token that would be minted is not known yet
+
+
+_Read = collections.namedtuple("_Read", "identity kube targets selected secrets seen_all")
 
 
 class StepError(Exception):
@@ -147,8 +147,9 @@ class ActionModule(ActionBase):
                                     step, kube.where, kind, namespace, exc.error.get("message"), kind.lower())) from None
         return found, False
 
-    # -- read: everything a run needs, before a token is minted ----------------------------------------------------
-    def _read(self):
+    def _read_secrets(self):
+        """What every state reads first: which cluster this is, the target namespaces, and the Secrets named
+        pull_secret_name there (cluster-wide, or per namespace for a namespace-scoped context)."""
         opts = self._opts
         identity = identify(opts.get("kubeconfig"), opts.get("context"))
         if identity.get("insecure"):
@@ -158,6 +159,12 @@ class ActionModule(ActionBase):
         targets, selected = self._targets(kube)
         secrets, seen_all = self._read_named(kube, "Secret", targets, name=opts["name"], step="Read the Secrets named %s" % opts["name"],
                                              secret=True)
+        return _Read(identity, kube, targets, selected, secrets, seen_all)
+
+    # -- read: everything a run needs, before a token is minted ----------------------------------------------------
+    def _read(self):
+        opts = self._opts
+        identity, kube, targets, selected, secrets, seen_all = self._read_secrets()
         found = plan.classify(secrets, targets, opts["name"])
         namespaces = found["namespaces"]
         foreign = plan.by_state(namespaces, "foreign")
@@ -165,7 +172,7 @@ class ActionModule(ActionBase):
             raise StepError("A Secret named %s already exists in namespace(s) %s and is not managed by %s (no "
                             "app.kubernetes.io/managed-by label, or another type). Choose another pull_secret_name, or remove "
                             "or relabel that Secret yourself." % (opts["name"], ", ".join(foreign), plan.MANAGED_BY))
-        description = self._description(namespaces)
+        description = self._description(namespaces, warn=True)
         absent = self._absent_namespaces(kube, plan.by_state(namespaces, "missing"), selected)
         accounts = self._service_accounts(kube, targets, absent, seen_all)
         pod_namespace = opts.get("pod_namespace") or targets[0]
@@ -193,11 +200,14 @@ class ActionModule(ActionBase):
         return {"changed": False, "cluster": fact, "token_description": description,
                 "msg": "%d namespace(s): %s" % (len(targets), _counts(namespaces))}
 
-    def _description(self, namespaces):
+    def _description(self, namespaces, warn=False):
         """The token description: as given; else the one recorded on our Secrets (an install from before the description
-        was derived keeps its token); else the derived default."""
+        was derived keeps its token); else the derived default. ``warn``: a run that will replace Secrets of another
+        description says that their token stays live."""
         opts = self._opts
         if opts.get("token_description_given"):
+            if not warn:
+                return opts["token_description"]
             for namespace, entry in namespaces.items():
                 if entry["state"] == "ours" and entry.get("description") and entry["description"] != opts["token_description"]:
                     self._warnings.append(
@@ -237,8 +247,6 @@ class ActionModule(ActionBase):
         accounts = [_account(a) for a in found if (a.get("metadata") or {}).get("namespace") in wanted
                     and (a.get("metadata") or {}).get("name") in names]
         missing = plan.service_account_plan(accounts, targets, names, self._opts["name"], created=absent)["missing"]
-        missing = [m for m in missing if m.split("/", 1)[0] not in absent]
-        missing += ["%s/%s" % (ns, n) for ns in absent for n in names if n != "default"]
         if missing:
             raise StepError("Service account(s) %s (namespace/name) do not exist. Create them or correct "
                             "pull_secret_service_accounts." % ", ".join(missing))
@@ -549,22 +557,14 @@ class ActionModule(ActionBase):
 
     def _read_description(self):
         """Audit without a given description: the one recorded on the Secrets (or the derived default)."""
-        opts = self._opts
-        kube = self._connect(identify(opts.get("kubeconfig"), opts.get("context")))
-        targets, _unused = self._targets(kube)
-        secrets, _unused = self._read_named(kube, "Secret", targets, name=opts["name"], secret=True, step="Read the Secrets named %s" % opts["name"])
-        namespaces = plan.classify(secrets, targets, opts["name"])["namespaces"]
-        return {"changed": False, "cluster": {
-            "token_description": plan.recorded_description(namespaces) or opts["token_description"]}}
+        read = self._read_secrets()
+        namespaces = plan.classify(read.secrets, read.targets, self._opts["name"])["namespaces"]
+        return {"changed": False, "cluster": {"token_description": self._description(namespaces)}}
 
     # -- remove (state absent): only what carries our label ----------------------------------------------------------
     def _remove(self):
         opts = self._opts
-        identity = identify(opts.get("kubeconfig"), opts.get("context"))
-        kube = self._connect(identity)
-        targets, _unused = self._targets(kube)
-        secrets, seen_all = self._read_named(kube, "Secret", targets, name=opts["name"], secret=True,
-                                             step="Read the Secrets named %s" % opts["name"])
+        identity, kube, targets, _selected, secrets, seen_all = self._read_secrets()
         found = plan.classify(secrets, targets, opts["name"])
         ours = plan.by_state(found["namespaces"], "ours")
         pod_namespace = opts.get("pod_namespace") or targets[0]
@@ -582,8 +582,7 @@ class ActionModule(ActionBase):
             kube.call("Delete our Secrets", "kubernetes.core.k8s", {"state": "absent", "definition": [
                 {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": opts["name"], "namespace": ns}} for ns in ours]})
             removed["secrets"] = ours
-        description = opts["token_description"] if opts.get("token_description_given") else (
-            plan.recorded_description(found["namespaces"]) or opts["token_description"])
+        description = self._description(found["namespaces"])
         fact = {"host": self._task_vars.get("inventory_hostname"), "identity": identity, "targets": targets,
                 "token_description": description, "in_use": found["elsewhere"], "seen_all": seen_all, "done": True, "removed": removed,
                 "kept_foreign": plan.by_state(found["namespaces"], "foreign")}
@@ -603,11 +602,7 @@ class ActionModule(ActionBase):
         from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._pull_secret_audit import audit_cluster
 
         opts = self._opts
-        identity = identify(opts.get("kubeconfig"), opts.get("context"))
-        kube = self._connect(identity)
-        targets, _unused = self._targets(kube)
-        secrets, seen_all = self._read_named(kube, "Secret", targets, name=opts["name"], secret=True,
-                                             step="Read the Secrets named %s" % opts["name"])
+        identity, kube, targets, _selected, secrets, seen_all = self._read_secrets()
         accounts, _unused = self._read_named(kube, "ServiceAccount", targets, step="Read the service accounts", cluster_wide=seen_all)
         listed = []
         if opts["credential_type"] == "token":
@@ -670,7 +665,3 @@ def _hostvar(hostvars, host, name):
     except (KeyError, AttributeError):
         return None
     return _cluster(value) if name == "__pull_secret_cluster" else value
-
-
-def _now():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -92,13 +92,6 @@ def rotation_failures(clusters):
     return failed
 
 
-def holding(clusters, token_id):
-    """Where ``token_id`` may still be: ``cluster/namespace`` of Secrets that hold it, and clusters that are unaccounted
-    for (they may hold it too)."""
-    where = in_use(clusters).get(token_id, [])
-    return sorted(set(where)) + ["%s (%s)" % item for item in unaccounted(clusters)]
-
-
 def few(items, limit=3):
     items = sorted(set(items))
     return ", ".join(items[:limit]) + (" and %d more" % (len(items) - limit) if len(items) > limit else "")

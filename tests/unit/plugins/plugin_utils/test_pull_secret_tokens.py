@@ -111,15 +111,6 @@ def test_rotation_failures():
     assert tokens.rotation_failures([cluster("eu")]) == []
 
 
-def test_holding():
-    clusters = [cluster("eu", {"new": ["b", "a"]}), cluster("us", {"new": ["a"]}, seen_all=False), cluster("ap", {"old": ["a"]})]
-    assert tokens.holding(clusters, "new") == ["eu/a", "eu/b", "us/a",
-                                               "us (could only read the listed namespaces, so other namespaces may use it)"]
-    assert tokens.holding(clusters, "none") == ["us (could only read the listed namespaces, so other namespaces may use it)"]
-    assert tokens.holding([cluster("eu")], "x") == []
-
-
-# -- random plays ---------------------------------------------------------------------------------------------------------
 def _random_tokens(rng, count):
     out = []
     for index in range(count):
