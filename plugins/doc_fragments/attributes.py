@@ -27,3 +27,23 @@ attributes:
     membership:
       - ibm_dedicated.registry.registry
 """
+
+    # For the role's own steps: action plugins that run in the worker and hand their results to the role by register.
+    # Use with ansible.builtin.action_common_attributes.flow and .facts; each step states its check_mode support.
+    ROLE_STEP = r"""
+options: {}
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  diff_mode:
+    support: none
+  facts:
+    support: none
+    details: It returns its values; the role registers them (facts would be deprecated as variables in ansible-core 2.21).
+  idempotent:
+    support: full
+"""

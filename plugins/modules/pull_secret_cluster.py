@@ -38,25 +38,13 @@ author:
   - ibm_dedicated.registry maintainers (@ibm-dedicated)
 extends_documentation_fragment:
   - ibm_dedicated.registry.attributes
+  - ibm_dedicated.registry.attributes.role_step
   - ansible.builtin.action_common_attributes.flow
   - ansible.builtin.action_common_attributes.facts
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: Writes are server-side dry runs (kubernetes.core's check mode); the Pod is not applied.
-  diff_mode:
-    support: none
-  facts:
-    support: none
-    details: It returns its values; the role registers them (facts would be deprecated as variables in ansible-core 2.21).
-  idempotent:
-    support: full
 options:
   step:
     description: The step to run.

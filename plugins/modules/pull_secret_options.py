@@ -25,25 +25,13 @@ author:
   - ibm_dedicated.registry maintainers (@ibm-dedicated)
 extends_documentation_fragment:
   - ibm_dedicated.registry.attributes
+  - ibm_dedicated.registry.attributes.role_step
   - ansible.builtin.action_common_attributes.flow
   - ansible.builtin.action_common_attributes.facts
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: It changes nothing; it runs the same way in check mode.
-  diff_mode:
-    support: none
-  facts:
-    support: none
-    details: It returns its values; the role registers them (facts would be deprecated as variables in ansible-core 2.21).
-  idempotent:
-    support: full
 options:
   spec_path:
     description:
