@@ -48,3 +48,24 @@ def jwt_claims(token):
 
 def is_ready(pod):
     return any(c["type"] == "Ready" and c["status"] == "True" for c in (pod["status"]["conditions"] or []))
+
+
+def secret_token_id(kube, namespace, name=SECRET):
+    """The id (jti) of the registry token the Secret holds."""
+    entry = next(iter(dockerconfig(kube.secret(namespace, name))["auths"].values()))
+    return jwt_claims(entry["password"])["jti"]
+
+
+def per_cluster(role_vars_, *names):
+    """Extra vars beat inventory variables: what differs per cluster must leave the extra vars."""
+    return {k: v for k, v in role_vars_.items() if k not in {"pull_secret_context", *names}}
+
+
+def cluster_inventory(sandbox, path, common=None, **per_host):
+    """An inventory with one host per sandbox cluster (its context as a host variable); the ansible-playbook arguments."""
+    hosts = {c["name"]: {"pull_secret_context": c["context"], **(common or {}), **per_host.get(c["name"], {})} for c in sandbox["clusters"]}
+    path.write_text(yaml.safe_dump({"all": {"children": {"clusters": {
+        "hosts": hosts,
+        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+    }}}}))
+    return ["-i", str(path), "-e", "pull_secret_hosts=clusters", "--forks", "10"]

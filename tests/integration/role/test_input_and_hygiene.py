@@ -17,20 +17,24 @@ import pytest
 import yaml
 
 from ibm_sandbox.kube.auth import DEFAULT_RESTRICTED_RULES
-from kube import Kube
 from playbook import run_playbook
-from role_helpers import PLAYBOOK, POD, ROOT, SECRET, dockerconfig, is_ready, jwt_claims, live_tokens, role_vars
+from role_helpers import (
+    PLAYBOOK,
+    POD,
+    ROOT,
+    SECRET,
+    dockerconfig,
+    is_ready,
+    live_tokens,
+    role_vars,
+    secret_token_id,
+)
 from role_helpers import tokens as all_tokens
 
 AUDIT = ROOT / "playbooks" / "audit.yml"
 TOKEN_POSTS = "registry POST /api/v1/tokens"
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 OLD_DEFAULT = "ansible-managed"
-
-
-@pytest.fixture(scope="module")
-def kube(sandbox):
-    return Kube(sandbox)
 
 
 def without(variables, *names):
@@ -44,12 +48,6 @@ def token_posts(sandbox):
 
 def token_ids(sandbox):
     return {t["id"] for t in sandbox.admin.state()["tokens"]}
-
-
-def secret_token_id(kube, namespace, name=SECRET):
-    """The id (jti) of the registry token a Secret holds."""
-    entry = next(iter(dockerconfig(kube.secret(namespace, name))["auths"].values()))
-    return jwt_claims(entry["password"])["jti"]
 
 
 def has_secret(kube, namespace, name=SECRET):

@@ -4,13 +4,11 @@ audit, IAM API keys, many namespaces, many clusters."""
 import json
 from pathlib import Path
 
-import pytest
 import yaml
 
-from ibm_sandbox.client import Sandbox, run_sandboxctl
 from kube import Kube
 from playbook import run_playbook
-from role_helpers import SECRET, dockerconfig, is_ready, jwt_claims, live_tokens, role_vars
+from role_helpers import SECRET, cluster_inventory, dockerconfig, is_ready, live_tokens, per_cluster, role_vars, secret_token_id
 from role_helpers import tokens as all_tokens
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -18,43 +16,6 @@ PULL_SECRET = ROOT / "playbooks" / "pull_secret.yml"
 ROTATE = ROOT / "playbooks" / "rotate.yml"
 AUDIT = ROOT / "playbooks" / "audit.yml"
 POD = "ibm-registry-pull-check"
-
-
-def secret_token_id(kube, namespace):
-    """The id (jti) of the registry token the Secret holds."""
-    entry = next(iter(dockerconfig(kube.secret(namespace, SECRET))["auths"].values()))
-    return jwt_claims(entry["password"])["jti"]
-
-
-@pytest.fixture(scope="module")
-def kube(sandbox):
-    return Kube(sandbox)
-
-
-@pytest.fixture(scope="module")
-def sandbox3(tmp_path_factory):
-    """A second sandbox with three clusters, for the multi-cluster tests of this module."""
-    directory = tmp_path_factory.mktemp("sandbox3")
-    started = run_sandboxctl("up", "--dir", directory, "--clusters", "3")
-    assert started.returncode == 0, started.stderr
-    try:
-        yield Sandbox(directory)
-    finally:
-        run_sandboxctl("down", "--dir", directory)
-
-
-def per_cluster(role_vars_, *names):
-    """Extra vars beat inventory variables: what differs per cluster must leave the extra vars."""
-    return {k: v for k, v in role_vars_.items() if k not in {"pull_secret_context", *names}}
-
-
-def cluster_inventory(sandbox, path, common=None, **per_host):
-    hosts = {c["name"]: {"pull_secret_context": c["context"], **(common or {}), **per_host.get(c["name"], {})} for c in sandbox["clusters"]}
-    path.write_text(yaml.safe_dump({"all": {"children": {"clusters": {
-        "hosts": hosts,
-        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-    }}}}))
-    return ["-i", str(path), "-e", "pull_secret_hosts=clusters", "--forks", "10"]
 
 
 def test_rotation_replaces_the_token_everywhere_then_revokes_the_old_one(sandbox, kube):

@@ -21,11 +21,6 @@ from role_helpers import MANAGED, PLAYBOOK, POD, SECRET, dockerconfig, is_ready,
 from role_helpers import tokens as all_tokens
 
 
-@pytest.fixture(scope="module")
-def kube(sandbox):
-    return Kube(sandbox)
-
-
 def test_full_run_then_idempotent(sandbox, kube):
     """The procedure end to end; the second run changes nothing, mints nothing and writes nothing."""
     v = role_vars(sandbox, "full")

@@ -15,12 +15,10 @@ import re
 import time
 
 import pytest
-import yaml
 
-from ibm_sandbox.client import Sandbox, run_sandboxctl
 from kube import Kube
 from playbook import run_playbook
-from role_helpers import POD, ROOT, SECRET, dockerconfig, is_ready, jwt_claims, live_tokens, role_vars
+from role_helpers import POD, ROOT, SECRET, cluster_inventory, is_ready, live_tokens, per_cluster, role_vars, secret_token_id
 from role_helpers import tokens as all_tokens
 
 PULL_SECRET = ROOT / "playbooks" / "pull_secret.yml"
@@ -53,43 +51,6 @@ TOKEN_PLAY = """
       ansible.builtin.debug:
         msg: "{{ made.id }}"
 """
-
-
-@pytest.fixture(scope="module")
-def kube(sandbox):
-    return Kube(sandbox)
-
-
-@pytest.fixture(scope="module")
-def sandbox3(tmp_path_factory):
-    """A second sandbox with three clusters, for the multi-cluster test of this module."""
-    directory = tmp_path_factory.mktemp("sandbox3")
-    started = run_sandboxctl("up", "--dir", directory, "--clusters", "3")
-    assert started.returncode == 0, started.stderr
-    try:
-        yield Sandbox(directory)
-    finally:
-        run_sandboxctl("down", "--dir", directory)
-
-
-def secret_token_id(kube, namespace, name=SECRET):
-    """The id (jti) of the registry token the Secret holds."""
-    entry = next(iter(dockerconfig(kube.secret(namespace, name))["auths"].values()))
-    return jwt_claims(entry["password"])["jti"]
-
-
-def per_cluster(role_vars_, *names):
-    """Extra vars beat inventory variables: what differs per cluster must leave the extra vars."""
-    return {k: v for k, v in role_vars_.items() if k not in {"pull_secret_context", *names}}
-
-
-def cluster_inventory(sandbox, path, common=None):
-    hosts = {c["name"]: {"pull_secret_context": c["context"], **(common or {})} for c in sandbox["clusters"]}
-    path.write_text(yaml.safe_dump({"all": {"children": {"clusters": {
-        "hosts": hosts,
-        "vars": {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-    }}}}))
-    return ["-i", str(path), "-e", "pull_secret_hosts=clusters", "--forks", "10"]
 
 
 def make_token(v, read_write=False, force=False):
