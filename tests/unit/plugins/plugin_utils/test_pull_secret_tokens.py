@@ -193,23 +193,6 @@ def test_property_revocation_rules(seed):
             assert sorted(revoke) == sorted(set(managed) - used)
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_property_holding_names_every_holder_and_every_unaccounted_cluster(seed):
-    rng = random.Random(seed)
-    for _index in range(CASES):
-        listed, clusters, _keep, _readonly = _play(rng)
-        for tid in [t["id"] for t in listed] + ["iamapikey"]:
-            where = tokens.holding(clusters, tid)
-            for c in clusters:
-                fact = c.get("fact") or {}
-                for ns in (fact.get("in_use") or {}).get(tid, []):
-                    assert "%s/%s" % (c["host"], ns) in where
-                if not fact.get("done") or not fact.get("seen_all", True):
-                    assert any(w.startswith(c["host"] + " (") for w in where)
-            if not where:
-                assert tid not in _used_ids(clusters) and _all_accounted(clusters)
-
-
 # -- rotation rolled back ---------------------------------------------------------------------------------------------
 OLD, NEW = "old-token-id", "new-token-id"
 
@@ -254,8 +237,7 @@ def test_property_rollback_revokes_the_new_token_only_when_no_cluster_may_hold_i
         assert OLD not in decision["revoke"]
         if not revocable:
             assert [k["id"] for k in decision["kept"]] == [NEW]
-            where = tokens.holding(clusters, NEW)
-            assert where  # the report can say where the new token may still be
+            assert decision["kept"][0]["why"]  # the rotation's message says where the new token may still be
         # Failures are told for every cluster that did not finish or failed.
         failures = tokens.rotation_failures(clusters)
         assert len(failures) == sum(1 for c in clusters if not (c["fact"] or {}).get("done") or (c["fact"] or {}).get("failure"))
