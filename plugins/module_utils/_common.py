@@ -169,7 +169,7 @@ class IBMDedicatedModule:
     login_required = True
 
     def __init__(self, argument_spec=None, supports_check_mode=True, **kwargs):
-        spec = common_argument_spec()
+        spec = self.base_argument_spec()
         spec.update(argument_spec or {})
         self.argument_spec = spec
         self.module = AnsibleModule(argument_spec=spec, supports_check_mode=supports_check_mode, **kwargs)
@@ -181,6 +181,11 @@ class IBMDedicatedModule:
         self.endpoints = None
         self.auth_method = None
         self._login = None
+
+    @staticmethod
+    def base_argument_spec():
+        """The options every module of this family takes (override for another family, such as the IAM modules)."""
+        return common_argument_spec()
 
     # -- validation --------------------------------------------------------
     def validate(self):
