@@ -37,34 +37,39 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Log in with user name and password (sandbox values come from tests/sandbox DIR/sandbox.json)
+- name: Log in with user name and password
   ibm_dedicated.registry.oauth_token:
-    api_endpoint: "{{ sandbox.api_endpoint }}"
-    ca_path: "{{ sandbox.ca_path }}"
-    username: "{{ sandbox.users[0].username }}"
-    password: "{{ sandbox.users[0].password }}"
+    dedicated_domain: acme.us-south.bluemix.net
+    username: "{{ ibm_username }}"
+    password: "{{ ibm_password }}"
   no_log: true
   register: login
 
 - name: Use the token as the Authorization header of a later call
   ansible.builtin.uri:
-    url: "{{ sandbox.api_endpoint }}/v2/organizations"
-    ca_path: "{{ sandbox.ca_path }}"
+    url: https://api.acme.us-south.bluemix.net/v2/organizations
     headers:
       Authorization: "{{ login.authorization }}"
   no_log: true
 
+- name: Log in with a one-time passcode (from https://login.acme.us-south.bluemix.net/passcode) behind a private CA
+  ibm_dedicated.registry.oauth_token:
+    dedicated_domain: acme.us-south.bluemix.net
+    passcode: "{{ ibm_passcode }}"
+    ca_path: /etc/pki/ca-trust/source/anchors/acme-root-ca.pem
+  no_log: true
+  register: login
+
 - name: Log in with an IBM Cloud API key through IAM (the environment variable IBMCLOUD_API_KEY also works)
   ibm_dedicated.registry.oauth_token:
-    dedicated_domain: cfsdedicated1.us-south.bluemix.net
+    dedicated_domain: acme.us-south.bluemix.net
     apikey: "{{ ibmcloud_api_key }}"
   no_log: true
   register: login
 
 - name: Refresh the token later
   ibm_dedicated.registry.oauth_token:
-    api_endpoint: "{{ sandbox.api_endpoint }}"
-    ca_path: "{{ sandbox.ca_path }}"
+    dedicated_domain: acme.us-south.bluemix.net
     refresh_token: "{{ login.refresh_token }}"
   no_log: true
   register: login

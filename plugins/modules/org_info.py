@@ -47,13 +47,12 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Get the GUID of an organization (sandbox values come from DIR/sandbox.json)
+- name: Get the GUID of an organization
   ibm_dedicated.registry.org_info:
-    api_endpoint: "{{ sandbox.api_endpoint }}"
-    ca_path: "{{ sandbox.ca_path }}"
-    username: "{{ sandbox.users[0].username }}"
-    password: "{{ sandbox.users[0].password }}"
-    name: "{{ sandbox.orgs[0].name }}"
+    dedicated_domain: acme.us-south.bluemix.net
+    username: "{{ ibm_username }}"
+    password: "{{ ibm_password }}"
+    name: acme-platform
   register: org
 
 - name: Show it
@@ -62,7 +61,7 @@ EXAMPLES = r"""
 
 - name: List all visible organizations, reusing a token from oauth_token
   ibm_dedicated.registry.org_info:
-    dedicated_domain: cfsdedicated1.us-south.bluemix.net
+    dedicated_domain: acme.us-south.bluemix.net
     oauth_token: "{{ login.authorization }}"
   register: orgs
 """

@@ -104,29 +104,27 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Make sure a permanent read-only token exists (sandbox values come from DIR/sandbox.json)
+- name: Make sure a permanent read-only token exists
   ibm_dedicated.registry.registry_token:
-    api_endpoint: "{{ sandbox.api_endpoint }}"
-    registry_endpoint: "{{ sandbox.registry_endpoint }}"
-    ca_path: "{{ sandbox.ca_path }}"
-    username: "{{ sandbox.users[0].username }}"
-    password: "{{ sandbox.users[0].password }}"
-    org: "{{ sandbox.orgs[0].name }}"
-    description: cluster-prod-pull
+    dedicated_domain: acme.us-south.bluemix.net
+    username: "{{ ibm_username }}"
+    password: "{{ ibm_password }}"
+    org: acme-platform
+    description: k8s-pull-acme-platform-prod
   no_log: true
   register: registry
 
 - name: Build the .dockerconfigjson content for an image pull secret
   ansible.builtin.set_fact:
-    dockerconfigjson: "{{ sandbox.registry_host | ibm_dedicated.registry.docker_config_json('token', registry.token) }}"
+    dockerconfigjson: "{{ 'registry.acme.us-south.bluemix.net' | ibm_dedicated.registry.docker_config_json('token', registry.token) }}"
   no_log: true
 
 - name: Rotate the token and delete the old ones
   ibm_dedicated.registry.registry_token:
-    dedicated_domain: cfsdedicated1.us-south.bluemix.net
+    dedicated_domain: acme.us-south.bluemix.net
     oauth_token: "{{ login.authorization }}"
     org_guid: "{{ org.guid }}"
-    description: cluster-prod-pull
+    description: k8s-pull-acme-platform-prod
     force: true
     revoke_previous: true
   no_log: true
@@ -134,10 +132,10 @@ EXAMPLES = r"""
 
 - name: Delete the tokens again
   ibm_dedicated.registry.registry_token:
-    dedicated_domain: cfsdedicated1.us-south.bluemix.net
+    dedicated_domain: acme.us-south.bluemix.net
     oauth_token: "{{ login.authorization }}"
     org_guid: "{{ org.guid }}"
-    description: cluster-prod-pull
+    description: k8s-pull-acme-platform-prod
     state: absent
 """
 

@@ -61,22 +61,20 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: List the tokens of an organization (sandbox values come from DIR/sandbox.json)
+- name: List the tokens of an organization
   ibm_dedicated.registry.registry_token_info:
-    api_endpoint: "{{ sandbox.api_endpoint }}"
-    registry_endpoint: "{{ sandbox.registry_endpoint }}"
-    ca_path: "{{ sandbox.ca_path }}"
-    username: "{{ sandbox.users[0].username }}"
-    password: "{{ sandbox.users[0].password }}"
-    org: "{{ sandbox.orgs[0].name }}"
+    dedicated_domain: acme.us-south.bluemix.net
+    username: "{{ ibm_username }}"
+    password: "{{ ibm_password }}"
+    org: acme-platform
   register: tokens
 
 - name: Ids of the live tokens of one description
   ibm_dedicated.registry.registry_token_info:
-    dedicated_domain: cfsdedicated1.us-south.bluemix.net
+    dedicated_domain: acme.us-south.bluemix.net
     oauth_token: "{{ login.authorization }}"
     org_guid: "{{ org.guid }}"
-    description: cluster-prod-pull
+    description: k8s-pull-acme-platform-prod
     query: "[?!revoked].id"
   register: live
 """
