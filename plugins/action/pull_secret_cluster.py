@@ -612,15 +612,15 @@ class ActionModule(ActionBase):
         return {"changed": False, "cluster": {"audit": part, "done": True, "seen_all": seen_all}}
 
     def _report(self):
-        from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._pull_secret_audit import audit_report
+        from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._pull_secret_audit import audit_report, report_files
 
         listed = (self._var("__pull_secret_audit_tokens") or {}).get("tokens") or []
         report = audit_report(self._clusters(), self._task_vars.get("ansible_play_hosts") or [], listed, self._opts)
         path = self._opts.get("audit_report_path")
         if path:
-            import json
-            with open(os.path.expanduser(path), "w", encoding="utf-8") as handle:
-                handle.write(json.dumps(report, indent=2) + "\n")
+            for target, text in report_files(report, os.path.expanduser(path), self._opts.get("audit_report_formats")):
+                with open(target, "w", encoding="utf-8") as handle:
+                    handle.write(text)
         out = {"changed": False, "report": report, "msg": report["lines"]}
         if self._opts.get("audit_fail_on_drift") and not report["in_order"]:
             out.update(failed=True, msg="Audit: %d problem(s): %s" % (len(report["problems"]), "; ".join(report["problems"])))

@@ -13,6 +13,8 @@ import base64
 import binascii
 import datetime
 import json
+import os
+import re
 import time
 
 from ansible_collections.ibm_dedicated.registry.plugins.filter.docker_config_json import (
@@ -319,3 +321,191 @@ def _summary(report):
         lines.append("%s: %s namespace(s)" % (cluster["cluster"], ", ".join("%d %s" % (n, s) for s, n in ordered) or "0"))
     lines.extend(report["problems"])
     return lines
+
+
+# -- the report as files: JSON, and tables for people (pull_secret_audit_report_formats) ----------------------------
+REPORT_FORMATS = ("json", "markdown", "html")
+REPORT_SUFFIXES = {"json": None, "markdown": ".md", "html": ".html"}
+_NOT_AUDITED_STATE = "not audited"
+_DASH = "\u2014"
+_DETAILS = {"missing": "no Secret of this name", "foreign": "a Secret of this name not managed by %s" % plan.MANAGED_BY}
+
+
+def report_paths(path, formats):
+    """``[(format, path)]`` of the files the report goes to: JSON to ``path`` itself, Markdown and HTML beside it with the
+    same stem (``audit.json`` gives ``audit.md`` and ``audit.html``), in the order of :data:`REPORT_FORMATS`. ``formats``
+    None means ``[json]``; unknown formats are left out (the options are checked before)."""
+    chosen = ["json"] if formats is None else list(formats)
+    stem = os.path.splitext(path)[0] if os.path.splitext(path)[1] else path
+    return [(name, path if REPORT_SUFFIXES[name] is None else stem + REPORT_SUFFIXES[name]) for name in REPORT_FORMATS if name in chosen]
+
+
+def render_report(report, fmt):
+    """The report as the text of one file: ``json`` (the report as is), ``markdown`` or ``html`` (tables)."""
+    if fmt == "json":
+        return json.dumps(report, indent=2) + "\n"
+    if fmt == "markdown":
+        return render_markdown(report)
+    if fmt == "html":
+        return render_html(report)
+    raise ValueError("unknown report format %r (one of %s)" % (fmt, ", ".join(REPORT_FORMATS)))
+
+
+def report_files(report, path, formats):
+    """``[(path, text)]``: what to write for ``pull_secret_audit_report_path`` and ``pull_secret_audit_report_formats``."""
+    return [(target, render_report(report, fmt)) for fmt, target in report_paths(path, formats)]
+
+
+def _text(value):
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_text(v) for v in value)
+    return str(value)
+
+
+def _sections(report):
+    """What the Markdown and the HTML show, as plain cells (``None`` is an empty cell); escaping is the renderer's.
+    Only the fields named here are read, so that nothing else a report may carry can reach a table."""
+    clusters = report.get("clusters") or []
+    rows, overview, matrix_names, matrix = [], [], [], {}
+    for part in clusters:
+        host = _text(part.get("cluster"))
+        if "error" in part:
+            rows.append({"cells": [host, _DASH, _NOT_AUDITED_STATE, None, None, _text(part.get("error"))], "state": _NOT_AUDITED_STATE})
+            overview.append([host, None, None, _text(part.get("error"))])
+            continue
+        matrix_names.append(host)
+        counts = {}
+        namespaces = part.get("namespaces") or {}
+        for namespace in sorted(namespaces):
+            entry = namespaces[namespace] or {}
+            status = _text(entry.get("status"))
+            counts[status] = counts.get(status, 0) + 1
+            details = "; ".join(_text(d) for d in entry.get("differs") or []) or _DETAILS.get(status, "")
+            rows.append({"cells": [host, namespace, status, _text(entry.get("token_id")), _text(entry.get("service_accounts")), details],
+                         "state": status})
+            matrix.setdefault(namespace, {})[host] = status
+        ordered = sorted(counts.items(), key=lambda item: STATUSES.index(item[0]) if item[0] in STATUSES else len(STATUSES))
+        overview.append([host, _text(part.get("context")), _text(part.get("server")),
+                         ", ".join("%d %s" % (n, s) for s, n in ordered) or "no namespace"])
+    tokens = []
+    for token in report.get("tokens") or []:
+        state = "live" if token.get("live") else "revoked" if token.get("revoked") else "expired"
+        tokens.append({"cells": [
+            _text(token.get("id")), _text(token.get("description")), state,
+            "read-only" if token.get("readonly") else "read-write",
+            "permanent" if token.get("permanent") else _text(token.get("expiry")) or "unknown",
+            _text(token.get("created_at")), "" if token.get("age_days") is None else _text(token.get("age_days")),
+            "yes" if token.get("managed") else "no (other access)", _text(token.get("used_by")) or "none"], "state": state})
+    return {
+        "title": "Audit of Secret %s" % _text(report.get("secret_name")),
+        "facts": [("Generated", _text(report.get("generated_at"))), ("Credential type", _text(report.get("credential_type"))),
+                  ("Token description", _text(report.get("token_description"))),
+                  ("Verdict", "in order" if report.get("in_order") else "%d problem(s)" % len(report.get("problems") or []))],
+        "in_order": bool(report.get("in_order")),
+        "secrets": (["Cluster", "Namespace", "State", "Token id", "Service accounts", "Details"], rows),
+        "matrix": (["Namespace"] + matrix_names, [{"cells": [ns] + [matrix[ns].get(h, _DASH) for h in matrix_names],
+                                                   "states": [None] + [matrix[ns].get(h) for h in matrix_names]} for ns in sorted(matrix)])
+        if len(matrix_names) > 1 else None,
+        "clusters": (["Cluster", "Context", "API server", "Namespaces"], [{"cells": c} for c in overview]),
+        "tokens": (["Token id", "Description", "State", "Access", "Expiry", "Created", "Age (days)", "Managed", "Used by"], tokens),
+        "problems": [_text(p) for p in report.get("problems") or []],
+    }
+
+
+# Markdown: a cell never breaks the table (| and line breaks), and what could be read as markup or HTML stays text.
+_MD_ESCAPES = {"\\": "\\\\", "|": "\\|", "`": "\\`", "*": "\\*", "_": "\\_", "[": "\\[", "]": "\\]", "#": "\\#",
+               "<": "&lt;", ">": "&gt;", "&": "&amp;"}
+_MD_SPECIAL = re.compile(r"[\\|`*\[\]#<>&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def markdown_escape(value):
+    """``value`` as Markdown text: ``|``, ``\\``, `` ` ``, ``*``, ``[``, ``]``, ``#`` and ``_`` (but inside a word)
+    backslash-escaped, ``<``, ``>`` and ``&`` as entities (no raw HTML), line breaks as spaces."""
+    text = " ".join(_text(value).splitlines())
+    return _MD_SPECIAL.sub(lambda match: _MD_ESCAPES[match.group(0)], text)
+
+
+def _md_table(header, rows):
+    lines = ["| " + " | ".join(markdown_escape(h) for h in header) + " |", "|" + " --- |" * len(header)]
+    for row in rows:
+        lines.append("| " + " | ".join(markdown_escape(c) if c not in (None, "") else " " for c in row["cells"]) + " |")
+    return lines
+
+
+def render_markdown(report):
+    """The report as a Markdown document (GitHub tables): the Secrets (a row per cluster and namespace, with its
+    state), a namespace by cluster view when there are several clusters, the clusters, the tokens and the problems."""
+    s = _sections(report)
+    lines = ["# " + markdown_escape(s["title"]), ""]
+    lines += ["- **%s:** %s" % (name, markdown_escape(value) or _DASH) for name, value in s["facts"]]
+    lines += ["", "## Secrets by cluster and namespace", ""] + _md_table(*s["secrets"])
+    if s["matrix"]:
+        lines += ["", "## State by namespace and cluster", ""] + _md_table(*s["matrix"])
+    lines += ["", "## Clusters", ""] + _md_table(*s["clusters"])
+    lines += ["", "## Registry tokens", ""]
+    lines += _md_table(*s["tokens"]) if s["tokens"][1] else ["No registry token is listed."]
+    lines += ["", "## Problems", ""]
+    lines += ["- " + markdown_escape(p) for p in s["problems"]] or ["None: everything is in order."]
+    return "\n".join(lines) + "\n"
+
+
+# HTML: one file, no external asset, no script; the Content-Security-Policy forbids loading or running anything.
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em; color: #1b1b1b; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 1.6em; }
+table { border-collapse: collapse; margin: 0.5em 0; }
+th, td { border: 1px solid #c8c8c8; padding: 0.3em 0.6em; text-align: left; vertical-align: top; }
+th { background: #f0f0f0; }
+dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; } dt { font-weight: bold; } dd { margin: 0; }
+.state-ok, .state-live { background: #dff3e0; }
+.state-stale, .state-expired { background: #fff1cc; }
+.state-missing, .state-revoked, .state-not-audited { background: #fbdada; }
+.state-foreign { background: #e3e3f8; }
+.verdict-ok { color: #1d6b2a; } .verdict-problems { color: #a31515; }
+""".strip()
+_STATE_CLASSES = {"ok": "state-ok", "stale": "state-stale", "missing": "state-missing", "foreign": "state-foreign",
+                  _NOT_AUDITED_STATE: "state-not-audited", "live": "state-live", "revoked": "state-revoked", "expired": "state-expired"}
+
+
+def html_escape(value):
+    """``value`` as HTML text (``&``, ``<``, ``>``, ``"`` and ``'`` escaped)."""
+    import html
+
+    return html.escape(_text(value), quote=True)
+
+
+def _html_table(header, rows, state_column=None):
+    out = ["<table>", "<thead><tr>" + "".join("<th>%s</th>" % html_escape(h) for h in header) + "</tr></thead>", "<tbody>"]
+    for row in rows:
+        cells = []
+        for index, cell in enumerate(row["cells"]):
+            state = row["states"][index] if "states" in row else row.get("state") if index == state_column else None
+            css = _STATE_CLASSES.get(state) if state is not None else None
+            cells.append("<td%s>%s</td>" % (' class="%s"' % css if css else "", html_escape(cell)))
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    return out + ["</tbody>", "</table>"]
+
+
+def render_html(report):
+    """The report as one self-contained HTML page (inline CSS, no script, no external asset), with the tables of
+    :func:`render_markdown`; every value is escaped."""
+    s = _sections(report)
+    title = html_escape(s["title"])
+    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
+           "<title>%s</title>" % title, "<style>", _CSS, "</style>", "</head>", "<body>", "<h1>%s</h1>" % title, "<dl>"]
+    for name, value in s["facts"]:
+        css = (' class="%s"' % ("verdict-ok" if s["in_order"] else "verdict-problems")) if name == "Verdict" else ""
+        out.append("<dt>%s</dt><dd%s>%s</dd>" % (html_escape(name), css, html_escape(value) or _DASH))
+    out += ["</dl>", "<h2>Secrets by cluster and namespace</h2>"] + _html_table(*s["secrets"], state_column=2)
+    if s["matrix"]:
+        out += ["<h2>State by namespace and cluster</h2>"] + _html_table(*s["matrix"])
+    out += ["<h2>Clusters</h2>"] + _html_table(*s["clusters"])
+    out += ["<h2>Registry tokens</h2>"]
+    out += _html_table(*s["tokens"], state_column=2) if s["tokens"][1] else ["<p>No registry token is listed.</p>"]
+    out += ["<h2>Problems</h2>"]
+    out += (["<ul>"] + ["<li>%s</li>" % html_escape(p) for p in s["problems"]] + ["</ul>"]) if s["problems"] else \
+        ["<p>None: everything is in order.</p>"]
+    return "\n".join(out + ["</body>", "</html>"]) + "\n"

@@ -291,6 +291,28 @@ def _pod_problems(values):
     return problems
 
 
+def _report_problems(v):
+    """The audit report's files (``v``: short names): formats that have a path to go to, and no two to one file."""
+    from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._pull_secret_audit import REPORT_FORMATS, report_paths
+
+    formats = v.get("audit_report_formats")
+    path = _text(v.get("audit_report_path"))
+    if formats is None:
+        return []
+    if not formats:
+        return ["pull_secret_audit_report_formats is empty: list one or more of %s, e.g. [json, markdown]" % ", ".join(REPORT_FORMATS)]
+    if not path:
+        return [] if list(formats) == ["json"] else [
+            "pull_secret_audit_report_formats %s needs pull_secret_audit_report_path: the path of the JSON report (e.g. "
+            "/srv/audit/report.json), beside which the other formats are written with the same stem" % ",".join(formats)]
+    targets = report_paths(path, formats)
+    if len({target for _fmt, target in targets}) < len(targets):
+        return ["pull_secret_audit_report_path %s names the file of another format: %s would both be written there. Name the "
+                "JSON report, e.g. %s" % (_quote(path), " and ".join(fmt for fmt, target in targets if target == path),
+                                          os.path.splitext(path)[0] + ".json")]
+    return []
+
+
 def check(values, env=None):
     """Every problem with the converted ``values`` (full option names, as :func:`convert` returns them), as sentences
     that say what to fix. ``env`` is the controller's environment (a dict). Never mentions a secret's value."""
@@ -327,6 +349,8 @@ def check(values, env=None):
         value = values.get(name)
         if isinstance(value, int) and not isinstance(value, bool) and value < minimum:
             problems.append("%s must be %s, got %d" % (name, "a positive number (at least 1)" if minimum == 1 else "at least %d" % minimum, value))
+    if v.get("state") == "audit":
+        problems += _report_problems(v)
     # The Pod proves the pull when it is enabled, and always in a rotation (tasks/main.yml).
     if v.get("state") == "present" and (v.get("pod_enabled") or v.get("rotate")):
         problems += _pod_problems(values)
