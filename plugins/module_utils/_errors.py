@@ -9,12 +9,13 @@
 
 """One exception type for every failure, and the parsers that turn IBM error bodies into it.
 
-Four error dialects exist behind an IBM Cloud Dedicated login and registry token flow:
+Five error dialects exist behind an IBM Cloud Dedicated login and registry token flow:
 
 * Cloud Controller: ``{"code": <int>, "description": "...", "error_code": "CF-..."}``
 * UAA: ``{"error": "...", "error_description": "..."}``
 * IAM: ``{"errorCode": "BXNIM....E", "errorMessage": "...", "errorDetails": "...", "context": {...}}``
 * Registry token API: ``{"code": "CRG....E", "message": "...", "request-id": "..."}``
+* IAM Identity and Policy Management: ``{"errors": [{"code": "...", "message": "..."}], "trace": "..."}``
 
 ``parse_error_body`` reduces each of them to ``(code, message, request_id)``. Messages built
 here never contain request bodies or headers; callers additionally scrub known secret values.
@@ -157,10 +158,11 @@ def parse_error_body(body, text=None, content_type=None):
         if 'code' in body or 'message' in body:
             code = body.get('code')
             return (str(code) if code is not None else None), _short(body.get('message') or ''), body.get('request-id') or body.get('request_id')
-        # Docker registry v2
+        # Docker registry v2; IAM Identity and Policy Management (``trace`` identifies the request for IBM support)
         errors = body.get('errors')
         if isinstance(errors, list) and errors and isinstance(errors[0], dict):
-            return errors[0].get('code'), _short(errors[0].get('message') or ''), None
+            trace = body.get('trace') if isinstance(body.get('trace'), str) else None
+            return errors[0].get('code'), _short(errors[0].get('message') or ''), trace
         return None, 'unrecognised error body', None
     if text:
         match = _TITLE_RE.search(text)
