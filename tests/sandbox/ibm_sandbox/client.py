@@ -66,6 +66,34 @@ class AdminClient:
     def zero_requests(self):
         return self.call("DELETE", "requests")
 
+    # -- IAM (service IDs, API keys, policies): see tests/sandbox/README.md ----------------
+    def iam_state(self):
+        """{accounts, users (iam_id, account_id, accounts), serviceids, apikeys (no values; expired, live,
+        authn_count added), policies (etag added)}."""
+        return self.call("GET", "iam")
+
+    def iam_account(self, username):
+        """The IAM account id a seed user's API key logs in to (their first org's account, else a personal one)."""
+        return next(u["account_id"] for u in self.iam_state()["users"] if u["username"] == username)
+
+    def expire_apikey(self, key_id):
+        """Make an API key expire now, as if its expires_at had passed."""
+        return self.call("POST", f"iam/apikeys/{key_id}/expire")
+
+    def disable_apikey(self, key_id):
+        return self.call("POST", f"iam/apikeys/{key_id}/disable")
+
+    def delete_apikey(self, key_id):
+        return self.call("DELETE", f"iam/apikeys/{key_id}")
+
+    def namespaces(self):
+        """Every registry namespace: [{name, org, seeded}]."""
+        return self.call("GET", "namespaces")
+
+    def add_namespace(self, name, org):
+        """A registry namespace owned by an org (by name); idempotent; kept across reset."""
+        return self.call("POST", "namespaces", {"name": name, "org": org})
+
 
 def run_sandboxctl(*args, timeout=120, env=None):
     """Run sandboxctl with this interpreter; returns the CompletedProcess (never raises on exit codes)."""

@@ -3,8 +3,8 @@
 import random
 
 SERVICES = {"api", "uaa", "iam", "registry", "any"}
-ACTIONS = {"status", "html", "truncated", "delay", "drop", "create_then_drop"}
-_DEFAULT_STATUS = {"status": 503, "html": 502}
+ACTIONS = {"status", "html", "truncated", "delay", "drop", "create_then_drop", "create_then_status"}
+_DEFAULT_STATUS = {"status": 503, "html": 502, "create_then_status": 504}
 
 
 class FaultError(ValueError):

@@ -1,4 +1,5 @@
-"""IAM token endpoint (`POST /identity/token`), enough for `bx login` and API-key logins."""
+"""The IAM host: the token endpoint (`POST /identity/token`, enough for `bx login` and API-key logins of users
+and service IDs), IAM Identity (iam_identity.py) and IAM Policy Management (iam_policy.py)."""
 
 import time
 import uuid
@@ -20,12 +21,15 @@ def iam_error(status, code, message):
 class IAM:
     name = "iam"
 
-    def __init__(self, directory, identity, store):
+    def __init__(self, directory, identity, store, iam_identity, iam_policy):
         self.directory = directory
         self.identity = identity
         self.store = store
+        self.iam_identity = iam_identity
         self.router = Router(lambda request: iam_error(404, "BXNIM0100E", "Not found"))
         self.router.add("POST", r"/identity/token", self.token)
+        iam_identity.add_routes(self.router)
+        iam_policy.add_routes(self.router)
 
     def handle(self, request):
         return self.router.dispatch(request)
@@ -34,9 +38,13 @@ class IAM:
         form = request.form()
         grant = form.get("grant_type")
         if grant == APIKEY_GRANT:
-            user = self.directory.user_by_apikey(form.get("apikey"))
-            if user is None:
+            kind, subject = self.iam_identity.login(form.get("apikey"))
+            if kind is None:
+                # GUESS: a disabled or expired key gets the same answer as an unknown one.
                 return iam_error(400, "BXNIM0415E", "Provided API key could not be found")
+            if kind == "serviceid":
+                return json_response(200, self.identity.iam_service_id_tokens(subject))
+            user = subject
         elif grant == "password":
             user = self.directory.check_password(form.get("username"), form.get("password"))
             if user is None:

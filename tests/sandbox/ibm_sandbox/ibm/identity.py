@@ -70,6 +70,7 @@ class Identity:
         claims = {
             "iam_id": user["iam_id"], "id": user["iam_id"], "realmid": "IBMid", "sub": user["username"],
             "sub_type": "UserID", "email": user["username"], "user_name": user["username"],
+            "account": {"bss": self.directory.home_account(user)},
             "grant_type": grant_type, "scope": "ibm openid", "client_id": "bx", "iat": now, "iss": self.iam_issuer,
         }
         body = {
@@ -89,3 +90,27 @@ class Identity:
 
     def iam_refresh_user(self, refresh_token):
         return self._user_from("iam_refresh", refresh_token)
+
+    def iam_service_id_tokens(self, service_id):
+        """Body of an API-key grant answer for a service-ID key: the subject is the service ID's iam_id.
+
+        GUESS: no refresh token for service IDs (IAM sends the literal "not_supported" for some API-key grants)."""
+        now = int(time.time())
+        claims = {
+            "iam_id": service_id["iam_id"], "id": service_id["iam_id"], "realmid": "iam", "sub": service_id["iam_id"],
+            "sub_type": "ServiceId", "account": {"bss": service_id["account_id"]}, "grant_type": "urn:ibm:params:oauth:grant-type:apikey",
+            "scope": "ibm openid", "client_id": "default", "iat": now, "exp": now + IAM_LIFETIME, "iss": self.iam_issuer,
+        }
+        return {
+            "access_token": self._sign("iam_access", claims), "refresh_token": "not_supported", "token_type": "Bearer",
+            "expires_in": IAM_LIFETIME, "expiration": now + IAM_LIFETIME, "scope": "ibm openid",
+        }
+
+    def iam_claims(self, access_token):
+        """Claims of a valid IAM access token (of a user or a service ID), or None."""
+        if not access_token:
+            return None
+        try:
+            return decode_hs256(access_token, self.directory.keys["iam_access"])
+        except InvalidToken:
+            return None

@@ -40,6 +40,11 @@ def _user_guid(username):
     return str(uuid.uuid5(_GUID_NAMESPACE, "user:" + username))
 
 
+def account_id(name):
+    """IAM account id (32 hex, as IBM's) of an org, or of a user without org (a personal account)."""
+    return uuid.uuid5(_GUID_NAMESPACE, "account:" + name).hex
+
+
 def write_private_json(path, data):
     """Atomically write JSON readable by the owner only (it holds passwords and keys)."""
     tmp = f"{path}.{os.getpid()}.tmp"
@@ -90,10 +95,14 @@ class Directory:
         self.keys = {name: bytes.fromhex(value) for name, value in seed["secrets"].items()}
         self._by_name = {user["username"]: user for user in self.users}
         self._by_apikey = {user["apikey"]: user for user in self.users}
+        self._by_iam_id = {user["iam_id"]: user for user in self.users}
         self._org_by_guid = {org["guid"]: org for org in self.orgs}
 
     def user(self, username):
         return self._by_name.get(username)
+
+    def user_by_iam_id(self, iam_id):
+        return self._by_iam_id.get(iam_id)
 
     def user_by_apikey(self, apikey):
         return self._by_apikey.get(apikey) if apikey else None
@@ -109,6 +118,21 @@ class Directory:
 
     def org_guids_of(self, user):
         return {org["guid"] for org in self.orgs if org["name"] in user["orgs"]}
+
+    # -- IAM accounts: one per org; a user in no org has a personal one -------------------
+    def home_account(self, user):
+        """The account a user's API key and IAM tokens belong to: their first org's, else their own."""
+        return account_id(user["orgs"][0] if user["orgs"] else user["username"])
+
+    def accounts_of(self, user):
+        """Every account the user is a member of (may manage IAM objects in)."""
+        return {account_id(name) for name in user["orgs"]} | {self.home_account(user)}
+
+    def accounts(self):
+        """[{account_id, name, members}] for the admin API."""
+        named = {org["name"]: [u["username"] for u in self.users if org["name"] in u["orgs"]] for org in self.orgs}
+        named.update({u["username"]: [u["username"]] for u in self.users if not u["orgs"]})
+        return [{"account_id": account_id(name), "name": name, "members": members} for name, members in named.items()]
 
     def namespace_owner_guid(self, namespace):
         """GUID of the org owning a registry namespace, or None for an unknown namespace."""

@@ -15,6 +15,8 @@ import threading
 from .admin import Admin
 from .cloud_controller import CloudController
 from .iam import IAM
+from .iam_identity import IAMIdentity
+from .iam_policy import IAMPolicy
 from .identity import Identity
 from .registry_api import RegistryTokens
 from .registry_front import RegistryFront
@@ -45,15 +47,18 @@ def build_servers(sandbox_dir, sockets, backend_port):
     identity = Identity(directory, store)
     endpoints = {name: f"https://127.0.0.1:{sock.getsockname()[1]}" for name, sock in sockets.items()}
     registry_tokens = RegistryTokens(directory, identity, store)
-    token_service = TokenService(directory, registry_tokens, os.path.join(registry_dir, "signing.key"), os.path.join(registry_dir, "signing.crt"))
+    iam_identity = IAMIdentity(directory, identity, store)
+    iam_policy = IAMPolicy(directory, identity, store)
+    token_service = TokenService(directory, registry_tokens, os.path.join(registry_dir, "signing.key"), os.path.join(registry_dir, "signing.crt"),
+                                 iam_identity, iam_policy, store)
     services = {
         "api": CloudController(directory, identity, endpoints),
         "uaa": UAA(directory, identity, store, endpoints),
-        "iam": IAM(directory, identity, store),
+        "iam": IAM(directory, identity, store, iam_identity, iam_policy),
         "registry": RegistryFront(registry_tokens, token_service, backend_port),
     }
     context = server_ssl_context(os.path.join(pki_dir, "server.crt"), os.path.join(pki_dir, "server.key"))
-    admin = Admin(directory, store, registry_tokens)
+    admin = Admin(directory, store, registry_tokens, iam_identity)
     servers = [TLSServer(sockets[name], context, services[name], store, admin if name == "api" else None) for name in SERVICES]
     return servers, store
 

@@ -1,4 +1,5 @@
-"""Sandbox state: registry tokens, request counts, faults, config changes and passcodes.
+"""Sandbox state: registry tokens, IAM objects (service IDs, API keys, policies), extra registry namespaces,
+request counts, faults, config changes and passcodes.
 
 One JSON file in the sandbox directory, guarded by a lock so the threaded servers can share it.
 Token and config changes are written at once (a restart keeps them); request counters are
@@ -16,10 +17,14 @@ from . import faults as fault_rules
 from .seed import write_private_json
 
 DEFAULT_CONFIG = {"uaa_token_lifetime": 3600, "token_creation_discontinued": False}
+IAM_KINDS = ("serviceids", "apikeys", "policies")
 
 
-def _empty_state():
-    return {"tokens": {}, "requests": {}, "faults": [], "faults_injected": 0, "config": {}, "passcodes": {}, "fault_seq": 0}
+def _empty_state(namespaces=None):
+    return {
+        "tokens": {}, "requests": {}, "faults": [], "faults_injected": 0, "config": {}, "passcodes": {}, "fault_seq": 0,
+        "iam": {kind: {} for kind in IAM_KINDS}, "namespaces": namespaces or [],
+    }
 
 
 class Store:
@@ -75,8 +80,9 @@ class Store:
             self._save()
 
     def reset(self):
+        """Forget everything but the extra registry namespaces (their images stay in the registry's storage)."""
         with self.lock:
-            self.state = _empty_state()
+            self.state = _empty_state(self.state["namespaces"])
             self._save()
 
     # -- config ------------------------------------------------------------------------
@@ -134,6 +140,59 @@ class Store:
             record["revoked"] = True
             self._save()
             return True
+
+    # -- IAM objects (kind: serviceids | apikeys | policies), each a dict keyed by id ----
+    def iam_put(self, kind, record):
+        with self.lock:
+            self.state["iam"][kind][record["id"]] = copy.deepcopy(record)
+            self._save()
+
+    def iam_get(self, kind, object_id):
+        with self.lock:
+            record = self.state["iam"][kind].get(object_id)
+            return copy.deepcopy(record) if record else None
+
+    def iam_all(self, kind):
+        """Every record of a kind, oldest first."""
+        with self.lock:
+            return sorted(copy.deepcopy(list(self.state["iam"][kind].values())), key=lambda r: r["_seq"])
+
+    def iam_delete(self, kind, object_ids):
+        with self.lock:
+            for object_id in object_ids:
+                self.state["iam"][kind].pop(object_id, None)
+            self._save()
+
+    def iam_update(self, kind, object_id, change):
+        """Apply `change(record)` under the lock (read-check-write in one step); returns its result.
+
+        `change` gets a copy and answers (new record or None to keep the old one, result)."""
+        with self.lock:
+            record = self.state["iam"][kind].get(object_id)
+            new, result = change(copy.deepcopy(record) if record else None)
+            if new is not None:
+                self.state["iam"][kind][object_id] = new
+                self._save()
+            return result
+
+    def next_seq(self):
+        """A growing number: creation order of IAM objects (timestamps have minute precision)."""
+        with self.lock:
+            self.state["iam_seq"] = self.state.get("iam_seq", 0) + 1
+            return self.state["iam_seq"]
+
+    # -- extra registry namespaces (added through the admin API, kept across reset) -----
+    def add_namespace(self, name, org):
+        with self.lock:
+            if any(entry["name"] == name for entry in self.state["namespaces"]):
+                return False
+            self.state["namespaces"].append({"name": name, "org": org})
+            self._save()
+            return True
+
+    def namespaces(self):
+        with self.lock:
+            return copy.deepcopy(self.state["namespaces"])
 
     # -- faults ------------------------------------------------------------------------
     def add_fault(self, spec):

@@ -161,6 +161,8 @@ class _Handler(BaseHTTPRequestHandler):
         response = self._call_service(request)
         if action == "create_then_drop":
             return None
+        if action == "create_then_status":  # performed, but the client sees an error (a gateway timeout, say)
+            return _fault_response(fault, self.responses.get(fault["status"], ("Error",))[0])
         if action == "truncated":
             return Response(200, response.body[: len(response.body) // 2], [("Content-Type", JSON_TYPE)])
         return response
