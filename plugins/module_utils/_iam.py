@@ -255,6 +255,134 @@ def plan_policies(existing, wanted, roles):
     return kept, updates, creates, movable
 
 
+def validate_roles(roles):
+    """Role names (or CRNs) that container-registry knows; raises saying which one is not."""
+    if not roles:
+        raise IBMDedicatedError('roles must name at least one role, for example [Reader]')
+    for role in roles:
+        if role.startswith('crn:v1:') and role_name(role):
+            continue
+        if role not in SERVICE_ROLES:
+            raise IBMDedicatedError('role "%s" is not a container-registry service role: use %s, or a role CRN. The platform roles '
+                                    'Viewer, Editor and Operator give no registry access.' % (role, ', '.join(SERVICE_ROLES)))
+
+
+def validate_namespaces(namespaces):
+    for namespace in namespaces:
+        if not _NAMESPACE_RE.match(namespace or ''):
+            raise IBMDedicatedError('namespace "%s" is not a registry namespace name: 4 to 30 lowercase letters, digits, "-" and "_", '
+                                    'starting and ending with a letter or digit' % namespace)
+    if len(set(namespaces)) != len(namespaces):
+        raise IBMDedicatedError('namespaces lists a namespace twice')
+
+
+class RegistryPolicies:
+    """The container-registry access policies of one service ID, and the writes that make them what is wanted.
+
+    ``current`` always holds the policies as they are after the writes so far (as they would be, in check mode).
+    """
+
+    def __init__(self, iam, iam_id, account_id, check_mode=False):
+        self.iam = iam
+        self.iam_id = iam_id
+        self.account_id = account_id
+        self.check_mode = check_mode
+        self.current = self._read()
+        self.created, self.updated, self.deleted = [], [], []
+
+    @property
+    def changed(self):
+        return bool(self.created or self.updated or self.deleted)
+
+    def views(self):
+        return [policy_view(p) for p in self.current]
+
+    def _read(self):
+        return [p for p in self.iam.policies(self.account_id, self.iam_id) if is_registry_policy_of(p, self.iam_id, self.account_id)]
+
+    def _wanted(self, region, namespaces):
+        return [registry_resource(self.account_id, region, ns) for ns in namespaces] or [registry_resource(self.account_id, region)]
+
+    def ensure(self, roles, region, namespaces):
+        names = sorted({role_name(r) for r in roles})
+        _kept, updates, creates, leftovers = plan_policies(self.current, self._wanted(region, namespaces), names)
+        for policy, resource in updates:
+            self._update(policy, roles, resource)
+        # grant first, take away last: a scope change never leaves a moment without access
+        for resource in creates:
+            self._create(roles, resource)
+        for policy in leftovers:
+            self._delete(policy)
+
+    def remove(self, region, namespaces):
+        if region or namespaces:
+            wanted = self._wanted(region, namespaces)
+            doomed = [p for p in self.current if policy_resource(p) in wanted]
+        else:
+            doomed = list(self.current)
+        for policy in doomed:
+            self._delete(policy)
+
+    def _replace_current(self, old, new):
+        self.current[self.current.index(old)] = new
+
+    def _update(self, policy, roles, resource):
+        body = policy_body(self.iam_id, roles, resource)
+        names = sorted({role_name(r) for r in roles})
+        self.updated.append(policy['id'])
+        if self.check_mode:
+            self._replace_current(policy, dict(body, id=policy['id']))
+            return
+        first = self.iam.get_policy(policy['id'])
+        if first[0] is None:  # deleted meanwhile: the wanted scope needs a new one
+            self.updated.remove(policy['id'])
+            self.current.remove(policy)
+            self._create(roles, resource)
+            return
+
+        def write(current, etag):
+            if policy_roles(current) == names and policy_resource(current) == resource:
+                return current
+            return self.iam.replace_policy(current['id'], etag, body)
+
+        self._replace_current(policy, self.iam.update_fresh(lambda: self.iam.get_policy(policy['id']), write, first))
+
+    def _create(self, roles, resource):
+        body = policy_body(self.iam_id, roles, resource)
+        if self.check_mode:
+            self.created.append(None)
+            self.current.append(dict(body, id=None))
+            return
+
+        def find():
+            return next((p for p in self._read() if policy_resource(p) == resource), None)
+
+        conflict = False
+        try:
+            made, found = self.iam.create_once(lambda: self.iam.create_policy(body).body, find, 'access policy')
+        except IBMDedicatedError as err:
+            # IAM refuses a second policy with this subject and resource: the one it names is there to adopt
+            if err.status != 409 or err.code != 'policy_conflict_error':
+                raise
+            made, found, conflict = None, find(), True
+            if found is None:
+                err.hint = ('An identical policy exists that the API key cannot see. Let its identity read the account\'s '
+                            'policies, or delete the policy it names.')
+                raise
+        policy = found or made
+        self.current.append(policy)
+        if not conflict:  # made by this run, also when its answer was lost
+            self.created.append(policy.get('id'))
+        if policy_roles(policy) != sorted({role_name(r) for r in roles}):
+            self._update(policy, roles, resource)
+
+    def _delete(self, policy):
+        self.deleted.append(policy['id'])
+        self.current.remove(policy)
+        if not self.check_mode:
+            self.iam.delete_policy(policy['id'])
+
+
 # -- errors --------------------------------------------------------------------------
 def _explain(err, path):
     """Say what to fix for the statuses every IAM call can meet."""
