@@ -84,6 +84,7 @@ class World:
         self.alice_key = sandbox["users"][0]["apikey"]
         self.alice = IAMClient(sandbox, self.alice_key)
         self.account = self.alice.account_id(self.alice_key)
+        self.iam_id = claims_of(self.alice.token)["iam_id"]
 
     def client(self, apikey=None):
         return IAMClient(self.sandbox, apikey)
