@@ -73,7 +73,7 @@ class IAMClient:
             items += page[items_key]
             if "next" not in page:
                 return items, pages
-            params = {"pagetoken": parse_qs(urlsplit(page["next"]).query)["pagetoken"][0], "pagesize": params.get("pagesize", 20)}
+            params = {"pagetoken": parse_qs(urlsplit(page["next"]).query)["pagetoken"][0]}  # it carries the page size
 
 
 class World:

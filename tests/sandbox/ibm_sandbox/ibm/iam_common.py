@@ -213,29 +213,50 @@ def sort_records(records, params, allowed):
     return sorted(records, key=key, reverse=order == "desc")
 
 
-def identity_page(request, items_key, query_names, select, view=public):
-    """One page of an identity list (`pagesize` 1-100, default 20; `pagetoken`): offset, limit, first,
-    previous and next only when there is one; `next` is a URL whose query holds the pagetoken.
+class Pager:
+    """Offset paging behind an opaque token that carries the listing's filters and page size, so a follow-up
+    needs nothing else (IBM: `account_id` is required unless a pagetoken is given). Identity lists use
+    `pagesize`/`pagetoken`, policies `limit`/`start`; the links are absolute URLs on the request's host."""
 
-    The page token carries the listing's parameters, so a follow-up needs nothing else (as IBM's lists:
-    `account_id` is required unless a pagetoken is given). `select(params)` answers the sorted records."""
-    token = request.arg("pagetoken")
-    if token:
-        state = decode_page_token(token, "pagetoken")
-        params, offset = state.get("params") or {}, state["offset"]
-    else:
-        params, offset = {name: request.arg(name) for name in query_names if request.arg(name)}, 0
-    pagesize = int_param(request, "pagesize", 20, 1, 100)
-    records = select(params)
-    url = base_url(request)
+    def __init__(self, request, size_param, token_param, default_size, filter_names):
+        self.request, self.size_param, self.token_param = request, size_param, token_param
+        token = request.arg(token_param)
+        if token:
+            state = decode_page_token(token, token_param)
+            self.params, self.offset = state.get("params") or {}, state["offset"]
+            default_size = state.get("size", default_size)
+        else:
+            self.params, self.offset = {name: request.arg(name) for name in filter_names if request.arg(name)}, 0
+        self.size = int_param(request, size_param, default_size, 1, 100)
+        self.url = base_url(request)
 
-    def link(at):
-        return f"{url}?{urlencode({'pagesize': pagesize, 'pagetoken': encode_page_token({'offset': at, 'params': params})})}"
+    def first(self):
+        return f"{self.url}?{urlencode({**self.params, self.size_param: self.size})}"
 
-    body = {"offset": offset, "limit": pagesize, "first": f"{url}?{urlencode({**params, 'pagesize': pagesize})}"}
-    if offset > 0:
-        body["previous"] = link(max(offset - pagesize, 0))
-    if offset + pagesize < len(records):
-        body["next"] = link(offset + pagesize)
-    body[items_key] = [view(record) for record in records[offset:offset + pagesize]]
+    def token_at(self, offset):
+        return encode_page_token({"offset": offset, "params": self.params, "size": self.size})
+
+    def link(self, offset):
+        return f"{self.url}?{urlencode({self.size_param: self.size, self.token_param: self.token_at(offset)})}"
+
+    def neighbours(self, total):
+        """{"previous": offset, "next": offset}, each only when that page exists."""
+        around = {"previous": max(self.offset - self.size, 0)} if self.offset > 0 else {}
+        if self.offset + self.size < total:
+            around["next"] = self.offset + self.size
+        return around
+
+    def window(self, records):
+        return records[self.offset:self.offset + self.size]
+
+
+def identity_page(request, items_key, filter_names, select, view=public):
+    """One page of an identity list (`pagesize` 1-100, default 20; `pagetoken`): offset, limit, first, and
+    previous / next (URLs whose query holds the pagetoken) only when there is one. `select(params)` answers
+    the sorted records."""
+    pager = Pager(request, "pagesize", "pagetoken", 20, filter_names)
+    records = select(pager.params)
+    body = {"offset": pager.offset, "limit": pager.size, "first": pager.first()}
+    body.update({name: pager.link(at) for name, at in pager.neighbours(len(records)).items()})
+    body[items_key] = [view(record) for record in pager.window(records)]
     return body

@@ -10,14 +10,11 @@ import uuid
 
 from .iam_common import (
     IAMError,
-    base_url,
+    Pager,
     caller_of,
     check_if_match,
-    decode_page_token,
-    encode_page_token,
     guarded,
     headers_with_etag,
-    int_param,
     json_object,
     new_entity_tag,
     origin,
@@ -234,15 +231,14 @@ class IAMPolicy:
     @_answers
     def list(self, request):
         caller = self._caller(request)
-        start = request.arg("start")
-        params = decode_page_token(start, "start").get("params", {}) if start else {
-            name: request.arg(name) for name in ("account_id", "iam_id", "type", "state") if request.arg(name)}
-        offset = decode_page_token(start, "start")["offset"] if start else 0
-        if not params.get("account_id"):
+        pager = Pager(request, "limit", "start", DEFAULT_LIMIT, ("account_id", "iam_id", "type", "state"))
+        if not pager.params.get("account_id"):
             raise IAMError(400, "missing_required_query_parameter", "account_id is a required query parameter.")
-        limit = int_param(request, "limit", DEFAULT_LIMIT, 1, 100)
-        policies = self._listed(params, caller)
-        return json_response(200, self._page(request, params, offset, limit, policies))
+        policies = self._listed(pager.params, caller)
+        body = {"limit": pager.size, "first": {"href": pager.first()}}
+        body.update({name: {"href": pager.link(at), "start": pager.token_at(at)} for name, at in pager.neighbours(len(policies)).items()})
+        body["policies"] = [public(policy) for policy in pager.window(policies)]
+        return json_response(200, body)
 
     def _listed(self, params, caller):
         """The policies a list shows: none of an account the caller may not read (an empty list, not an error)."""
@@ -251,21 +247,6 @@ class IAMPolicy:
         return [p for p in self.store.iam_all("policies") if p["_account"] == params["account_id"]
                 and (not params.get("iam_id") or p["_subject"] == params["iam_id"])
                 and (not params.get("type") or p["type"] == params["type"])]
-
-    def _page(self, request, params, offset, limit, policies):
-        url = base_url(request)
-
-        def link(at):
-            start = encode_page_token({"offset": at, "params": params})
-            return {"href": f"{url}?limit={limit}&start={start}", "start": start}
-
-        body = {"limit": limit, "first": {"href": f"{url}?" + "&".join(f"{k}={v}" for k, v in params.items())}}
-        if offset > 0:
-            body["previous"] = link(max(offset - limit, 0))
-        if offset + limit < len(policies):
-            body["next"] = link(offset + limit)
-        body["policies"] = [public(policy) for policy in policies[offset:offset + limit]]
-        return body
 
     @_answers
     def get(self, request, policy_id):
