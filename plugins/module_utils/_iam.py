@@ -388,6 +388,9 @@ def _explain(err, path):
     """Say what to fix for the statuses every IAM call can meet."""
     if err.status == 403:
         err.hint = _POLICY_403 if path.startswith('/v1/policies') else _IDENTITY_403
+    elif err.code == 'entity_locked':
+        err.hint = ('It is locked, so IAM keeps it as it is: unlock it first (ibmcloud iam service-id-unlock or '
+                    'api-key-unlock), or leave it alone.')
     elif err.status == 400 and not err.hint:
         err.hint = 'IAM rejected the request as invalid; the message above says which value. Check the task options.'
     return err
@@ -660,7 +663,7 @@ class IAMClient:
         try:
             return write(current, etag)
         except IBMDedicatedError as err:
-            if err.status not in STALE_ETAG:
+            if err.status not in STALE_ETAG or err.code == 'entity_locked':
                 raise
         current, etag = read()
         if current is None:
