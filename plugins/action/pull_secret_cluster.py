@@ -22,7 +22,7 @@ from ansible_collections.ibm_dedicated.registry.plugins.filter.docker_config_jso
 )
 from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _pull_secret_plan as plan
 from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _pull_secret_tokens as tokens
-from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._kube import Kube, KubeError
+from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._kube import Kube, KubeError, projected
 from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._kubeconfig import KubeconfigError, identify, overlaps
 from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._pod_proof import PodProof, ProofError, desired_pod
 
@@ -78,6 +78,8 @@ class ActionModule(ActionBase):
             result.setdefault("warnings", []).extend(self._warnings)
         if self.kube is not None:
             result["kube_calls"] = self.kube.calls
+            if self._task.diff and self.kube.diffs:
+                result["diff"] = self.kube.diffs
         return result
 
     # -- plumbing ---------------------------------------------------------------------------------------------------
@@ -87,12 +89,12 @@ class ActionModule(ActionBase):
         return self._templar.template(self._task_vars[name])
 
     def _run_module(self, module, args, secret=False, check=None):
-        """Run a kubernetes.core module. ``secret``: its arguments or answer hold Secret data (no syslog, no diff)."""
+        """Run a kubernetes.core module. ``secret``: its arguments or answer hold Secret data (no syslog; its diff is
+        made without the data, see ``_kube.SECRET_HIDDEN``)."""
         saved = (self._task.no_log, self._task.check_mode, self._task.diff)
         try:
             if secret:
                 self._task.no_log = True
-                self._task.diff = False
             if check is not None:
                 self._task.check_mode = check
             return self._execute_module(module_name=module, module_args=args, task_vars=self._task_vars)
@@ -501,6 +503,8 @@ class ActionModule(ActionBase):
             if opts.get("rotate"):
                 return self._defer(str(exc), None)
             raise
+        if outcome.get("action") in ("create", "recreate") and outcome.get("changed"):
+            kube.note(desired, projected(fact.get("pod"), desired) if outcome["action"] == "recreate" else {}, desired)
         if not opts.get("pod_enabled") and not self._check_mode:
             kube.delete("Remove the verification Pod (only the rotation needed it)", "Pod", fact["pod_namespace"], opts["pod_name"])
         line = "Pod %s/%s: %s" % (fact["pod_namespace"], opts["pod_name"], outcome.get("line"))
@@ -573,6 +577,8 @@ class ActionModule(ActionBase):
         if pod is not None and plan.is_ours(pod):
             removed["pod"] = kube.delete("Delete the verification Pod", "Pod", pod_namespace, opts["pod_name"],
                                          wait_timeout=opts.get("pod_wait_timeout"))
+            if removed["pod"]:
+                kube.note_deleted(dict(pod, apiVersion="v1", kind="Pod"))
         if ours:
             accounts, _unused = self._read_named(kube, "ServiceAccount", ours, step="Read the service accounts", cluster_wide=seen_all)
             removals = plan.service_account_removals(accounts, ours, opts["name"])
@@ -582,6 +588,9 @@ class ActionModule(ActionBase):
             kube.call("Delete our Secrets", "kubernetes.core.k8s", {"state": "absent", "definition": [
                 {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": opts["name"], "namespace": ns}} for ns in ours]})
             removed["secrets"] = ours
+            for secret in secrets:
+                if (secret.get("metadata") or {}).get("namespace") in ours:
+                    kube.note_deleted(dict(secret, apiVersion="v1", kind="Secret"))
         description = self._description(found["namespaces"])
         fact = {"host": self._task_vars.get("inventory_hostname"), "identity": identity, "targets": targets,
                 "token_description": description, "in_use": found["elsewhere"], "seen_all": seen_all, "done": True, "removed": removed,

@@ -114,5 +114,6 @@ class ActionModule(ActionBase):
         if problems:
             result.update(failed=True, msg=options.redact("%s: %s" % (ROLE, "; ".join(problems)), secrets))
             return result
-        result.update(options.derive(values, env), changed=False)  # registered by the role as __pull_secret_opts
+        play_hosts = len(task_vars.get("ansible_play_hosts_all") or ()) or 1
+        result.update(options.derive(values, env, play_hosts), changed=False)  # registered by the role as __pull_secret_opts
         return result

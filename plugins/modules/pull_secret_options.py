@@ -122,6 +122,15 @@ single_use_login:
   type: bool
   returned: success
   sample: false
+credential_tasks:
+  description:
+    - The role's task files that run, in order, after the clusters are read and before anything is written.
+    - C(check_play.yml) when the play has more than one host (two hosts must not be the same cluster), C(login.yml) for a
+      single-use credential, then C(rotate.yml) or the file of the credential type.
+  type: list
+  elements: str
+  returned: success
+  sample: [check_play.yml, token.yml]
 has_apikey:
   description: Whether an IBM Cloud API key is given (C(pull_secret_apikey), E(IBMCLOUD_API_KEY) or E(IC_API_KEY)).
   type: bool

@@ -14,6 +14,12 @@ import time
 
 TRANSIENT = frozenset((429, 500, 502, 503, 504))
 
+# Never in a result or a diff: what the server keeps for itself, and a Secret's data (whatever no_log says).
+HIDDEN = ("metadata.managedFields",)
+SECRET_HIDDEN = HIDDEN + ("data", "stringData")
+# What a diff of a whole object leaves out: set by the server, not by the role.
+_SERVER_METADATA = ("managedFields", "uid", "resourceVersion", "creationTimestamp", "generation", "selfLink")
+
 # kubernetes.core reports an ApiException as text: "Exception '403\nReason: Forbidden\nHTTP response headers: ...
 # HTTP response body: {<Status>}\n...", a failed write as "Failed to create object: b'{<Status>}'".
 _CODE = re.compile(r"\b(?:Exception '|status(?: code)?[:= ]+|\()(\d{3})\b")
@@ -160,6 +166,26 @@ class Kube:
         self.backoff = backoff
         self._sleep = sleep
         self.calls = 0  # module processes started, for the bench
+        self._diffs = {}  # (kind, namespace, name): what --diff shows of each object a write changed
+
+    @property
+    def diffs(self):
+        """``--diff`` entries (``before``, ``after``, headers), one per object changed, in the order of the writes."""
+        return list(self._diffs.values())
+
+    def note_deleted(self, obj):
+        """Record the deletion of ``obj``: what it was, by its metadata (never a Secret's data, nor a Pod's status)."""
+        meta = obj.get("metadata") or {}
+        kept = {k: meta[k] for k in ("name", "namespace", "labels", "annotations") if meta.get(k)}
+        self.note(obj, {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": kept}, {})
+
+    def note(self, obj, before, after):
+        """Record the change of ``obj`` (a later note of the same object replaces the earlier one)."""
+        meta = obj.get("metadata") or {}
+        kind = obj.get("kind") or ""
+        name = "%s/%s" % (meta["namespace"], meta.get("name")) if meta.get("namespace") else meta.get("name")
+        self._diffs[(kind, meta.get("namespace"), meta.get("name"))] = {"before": shown(before, kind), "after": shown(after, kind),
+                            "before_header": "%s %s" % (kind, name), "after_header": "%s %s" % (kind, name)}
 
     def call(self, step, module, args, secret=False, check=None):
         """The module's result; retried on transient errors; raises KubeError on any failure."""
@@ -178,7 +204,7 @@ class Kube:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def list(self, step, kind, namespace=None, label_selectors=None, field_selectors=None, name=None, secret=False):
-        args = {"kind": kind, "hidden_fields": ["metadata.managedFields"]}
+        args = {"kind": kind, "hidden_fields": list(HIDDEN)}
         for key, value in (("namespace", namespace), ("name", name), ("label_selectors", label_selectors),
                            ("field_selectors", field_selectors)):
             if value:
@@ -190,18 +216,57 @@ class Kube:
         return found[0] if found else None
 
     def apply(self, step, definitions, secret=False, check=None):
-        """Create or update ``definitions`` in one module process; ``[{changed, method, result}]`` per object."""
+        """Create or update ``definitions`` in one module process; ``[{changed, method, result}]`` per object.
+
+        ``check=True`` is a dry run of the role's own (a permission check): it changes nothing, so no diff."""
         if not definitions:
             return []
-        result = self.call(step, "kubernetes.core.k8s", {"state": "present", "definition": list(definitions)},
+        result = self.call(step, "kubernetes.core.k8s", {"state": "present", "definition": list(definitions),
+                                                         "hidden_fields": list(SECRET_HIDDEN if secret else HIDDEN)},
                            secret=secret, check=check)
-        return per_object(result, len(definitions))
+        results = per_object(result, len(definitions))
+        if check is None:
+            for definition, answer in zip(definitions, results):
+                if not answer.get("changed"):
+                    continue
+                if isinstance(answer.get("diff"), dict):
+                    self.note(definition, answer["diff"].get("before") or {}, answer["diff"].get("after") or {})
+                elif answer.get("method") == "create":
+                    self.note(definition, {}, definition)
+        return results
 
     def delete(self, step, kind, namespace, name, wait_timeout=None):
         args = {"state": "absent", "kind": kind, "namespace": namespace, "name": name}
         if wait_timeout:
             args.update(wait=True, wait_sleep=1, wait_timeout=int(wait_timeout))
         return bool(self.call(step, "kubernetes.core.k8s", args).get("changed"))
+
+
+def shown(obj, kind):
+    """``obj`` as a diff may show it: no server bookkeeping, no status, and never a Secret's data."""
+    if not isinstance(obj, dict):
+        return {}
+    obj = dict(obj)
+    obj.pop("status", None)
+    if kind == "Secret":
+        for field in SECRET_HIDDEN[len(HIDDEN):]:
+            if field in obj:
+                obj[field] = "(hidden)"
+    if isinstance(obj.get("metadata"), dict):
+        obj["metadata"] = {k: v for k, v in obj["metadata"].items() if k not in _SERVER_METADATA}
+        if not obj["metadata"]:  # only the server's bookkeeping changed there
+            del obj["metadata"]
+    return obj
+
+
+def projected(current, shape):
+    """``current`` reduced to the fields ``shape`` has: what the role writes, without what the server added (a Pod's
+    defaults, volumes, node), so that a diff of a replaced object shows what the role changed."""
+    if isinstance(shape, dict) and isinstance(current, dict):
+        return {key: projected(current[key], shape[key]) for key in shape if key in current}
+    if isinstance(shape, list) and isinstance(current, list) and shape and all(isinstance(item, dict) for item in shape):
+        return [projected(item, shape[min(index, len(shape) - 1)]) for index, item in enumerate(current)]
+    return current
 
 
 def per_object(result, count):
@@ -212,5 +277,5 @@ def per_object(result, count):
         return inner["results"]
     if count == 1:
         return [{"changed": result.get("changed", False), "method": result.get("method"), "result": inner or {},
-                 "warnings": result.get("warnings") or []}]
+                 "warnings": result.get("warnings") or [], "diff": result.get("diff")}]
     return [{"changed": result.get("changed", False), "method": result.get("method"), "result": {}} for _index in range(count)]

@@ -142,8 +142,18 @@ def classify(message):
         first = next((i for i, segment in enumerate(reduced) if pattern.search(segment)), 0)
         if first and segments[first - 1].startswith("lookup "):
             first -= 1  # which host did not resolve
-        cause = ": ".join(segments[first:])
+        cause = ": ".join(_once(segments[first:]))
     return category, _clip(cause.rstrip(". "), 200) or "no message"
+
+
+def _once(segments):
+    """The segments without a repeat of the one before ("manifest unknown: manifest unknown": a registry's error code
+    and its message say the same)."""
+    kept = []
+    for segment in segments:
+        if not kept or segment.strip().lower() != kept[-1].strip().lower():
+            kept.append(segment)
+    return kept
 
 
 def _canonical_hash(manifest):

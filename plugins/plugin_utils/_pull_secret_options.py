@@ -376,9 +376,20 @@ def default_token_description(values):
     return "k8s-pull-%s-%s" % (_text(v.get("org")).strip().lower(), _text(v.get("name")).strip())
 
 
-def derive(values, env=None):
+def credential_tasks(v, single_use_login, play_hosts):
+    """The task files present.yml runs between the read and the write, in order (``v``: short names). A play of one
+    host has no other host to be the same cluster as; a single-use credential is used once, for the one login."""
+    files = ["check_play.yml"] if play_hosts > 1 else []
+    if single_use_login:
+        files.append("login.yml")
+    files.append("rotate.yml" if v.get("rotate") else "%s.yml" % v.get("credential_type"))
+    return files
+
+
+def derive(values, env=None, play_hosts=1):
     """The fact ``__pull_secret_opts``: every option without the ``pull_secret_`` prefix, converted, except the secret
-    ones, plus the derived values (docs/role-design.md). ``env`` is the controller's environment (a dict)."""
+    ones, plus the derived values (docs/role-design.md). ``env`` is the controller's environment (a dict);
+    ``play_hosts`` the number of hosts of the play."""
     env = os.environ if env is None else env
     v = _short(values)
     opts = {name[len(PREFIX):]: value for name, value in values.items() if name.startswith(PREFIX) and name not in SECRET_OPTIONS}
@@ -398,8 +409,14 @@ def derive(values, env=None):
         selects_namespaces=selects,
         token_description=description if given else default_token_description(values),
         token_description_given=given,
-        single_use_login=bool(not (v.get("oauth_token") or _env_value(env, OAUTH_TOKEN_ENV))
-                              and (v.get("passcode") or _env_value(env, PASSCODE_ENV) or _env_value(env, REFRESH_TOKEN_ENV))),
+        single_use_login=single_use_login(v, env),
         has_apikey=has_apikey(v, env),
     )
+    opts["credential_tasks"] = credential_tasks(v, opts["single_use_login"], play_hosts)
     return opts
+
+
+def single_use_login(v, env):
+    """A one-time passcode or a refresh token (and no UAA token) is the credential: the role logs in once."""
+    return bool(not (v.get("oauth_token") or _env_value(env, OAUTH_TOKEN_ENV))
+                and (v.get("passcode") or _env_value(env, PASSCODE_ENV) or _env_value(env, REFRESH_TOKEN_ENV)))

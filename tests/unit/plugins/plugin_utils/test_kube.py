@@ -17,7 +17,15 @@ import random
 
 import pytest
 
-from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._kube import TRANSIENT, Kube, KubeError, describe, per_object
+from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._kube import (
+    TRANSIENT,
+    Kube,
+    KubeError,
+    describe,
+    per_object,
+    projected,
+    shown,
+)
 
 STEP = "Read the Secrets named ibm-registry-pull"
 WHERE = "cluster prod-eu (context prod-eu, server https://api.prod-eu.example:6443)"
@@ -427,8 +435,10 @@ def test_apply_and_delete():
     assert kube.apply(STEP, []) == [] and run.calls == []
     out = kube.apply(STEP, [{"a": 1}, {"b": 2}], secret=True, check=True)
     assert [o["method"] for o in out] == ["create", "patch"]
-    assert run.calls[0] == {"module": "kubernetes.core.k8s", "args": {"state": "present", "definition": [{"a": 1}, {"b": 2}]},
-                            "secret": True, "check": True}
+    assert run.calls[0] == {"module": "kubernetes.core.k8s", "secret": True, "check": True,
+                            "args": {"state": "present", "definition": [{"a": 1}, {"b": 2}],
+                                     "hidden_fields": ["metadata.managedFields", "data", "stringData"]}}
+    assert kube.diffs == []  # a dry run of the role's own changes nothing
     run = FakeRun({"changed": True})
     kube, _unused = make(run, connection={})
     assert kube.delete(STEP, "Pod", "ns", "p", wait_timeout=30.7) is True
@@ -444,9 +454,79 @@ def test_per_object():
     listed = {"changed": True, "result": {"results": [{"changed": True}, {"changed": False}]}}
     assert per_object(listed, 2) == [{"changed": True}, {"changed": False}]
     single = {"changed": True, "method": "create", "result": {"metadata": {"name": "x"}}, "warnings": ["w"]}
-    assert per_object(single, 1) == [{"changed": True, "method": "create", "result": {"metadata": {"name": "x"}}, "warnings": ["w"]}]
+    assert per_object(single, 1) == [{"changed": True, "method": "create", "result": {"metadata": {"name": "x"}}, "warnings": ["w"],
+                                      "diff": None}]
     # kubernetes.core turns a 409 on create into changed, a warning and no object.
     assert per_object({"changed": True, "method": "create", "result": {}}, 1) == [
-        {"changed": True, "method": "create", "result": {}, "warnings": []}]
-    assert per_object({"changed": False}, 1) == [{"changed": False, "method": None, "result": {}, "warnings": []}]
+        {"changed": True, "method": "create", "result": {}, "warnings": [], "diff": None}]
+    assert per_object({"changed": False}, 1) == [{"changed": False, "method": None, "result": {}, "warnings": [], "diff": None}]
+    assert per_object({"changed": True, "method": "update", "diff": {"before": {"a": 1}, "after": {"a": 2}}}, 1)[0]["diff"] == {
+        "before": {"a": 1}, "after": {"a": 2}}
     assert per_object({"changed": True, "method": "patch"}, 3) == [{"changed": True, "method": "patch", "result": {}}] * 3
+
+
+# -- --diff: what a user sees of each change, never a Secret's data ---------------------------------------------------
+CANARY = "c2VjcmV0LXRva2VuLWNhbmFyeQ=="
+
+
+def _secret(data=CANARY):
+    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+            "metadata": {"name": "pull", "namespace": "team-a", "annotations": {"registry.ibm-dedicated.io/token-id": "t1"}},
+            "data": {".dockerconfigjson": data}}
+
+
+def test_apply_notes_a_create_as_before_nothing_after_the_definition():
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}}
+    run = FakeRun({"changed": True, "result": {"results": [{"changed": True, "method": "create", "result": namespace},
+                                                           {"changed": False, "method": "update", "result": {}}]}})
+    kube, _unused = make(run, connection={})
+    kube.apply(STEP, [namespace, {"kind": "Namespace", "metadata": {"name": "team-b"}}])
+    assert kube.diffs == [{"before": {}, "after": namespace, "before_header": "Namespace team-a", "after_header": "Namespace team-a"}]
+
+
+def test_apply_of_a_secret_never_shows_its_data_even_if_the_module_diff_holds_it():
+    """hidden_fields asks kubernetes.core to leave the data out; an older kubernetes.core that still puts it in its diff
+    is scrubbed here."""
+    old = _secret("b2xkLXRva2Vu")
+    run = FakeRun({"changed": True, "method": "update", "result": {},
+                   "diff": {"before": {"data": old["data"], "metadata": {"annotations": {"registry.ibm-dedicated.io/token-id": "t0"},
+                                                                          "resourceVersion": "7"}},
+                            "after": {"data": _secret()["data"], "metadata": {"annotations": {"registry.ibm-dedicated.io/token-id": "t1"},
+                                                                              "resourceVersion": "8"}}}})
+    kube, _unused = make(run, connection={})
+    kube.apply(STEP, [_secret()], secret=True)
+    [entry] = kube.diffs
+    assert entry["before"] == {"data": "(hidden)", "metadata": {"annotations": {"registry.ibm-dedicated.io/token-id": "t0"}}}
+    assert entry["after"] == {"data": "(hidden)", "metadata": {"annotations": {"registry.ibm-dedicated.io/token-id": "t1"}}}
+    assert entry["before_header"] == "Secret team-a/pull"
+    run = FakeRun({"changed": True, "method": "create", "result": {}})
+    kube, _unused = make(run, connection={})
+    kube.apply(STEP, [_secret()], secret=True)
+    assert CANARY not in json.dumps(kube.diffs) and kube.diffs[0]["after"]["data"] == "(hidden)"
+
+
+def test_shown_drops_status_and_server_bookkeeping():
+    pod = {"kind": "Pod", "metadata": {"name": "p", "uid": "u", "resourceVersion": "1", "managedFields": [{}], "labels": {"a": "b"}},
+           "spec": {"x": 1}, "status": {"phase": "Running"}}
+    assert shown(pod, "Pod") == {"kind": "Pod", "metadata": {"name": "p", "labels": {"a": "b"}}, "spec": {"x": 1}}
+    assert shown({"metadata": {"resourceVersion": "2"}, "imagePullSecrets": [{"name": "s"}]}, "ServiceAccount") == {
+        "imagePullSecrets": [{"name": "s"}]}
+    assert shown(None, "Pod") == {}
+
+
+def test_projected_keeps_only_what_the_role_writes():
+    desired = {"metadata": {"name": "p", "labels": {"a": "b"}}, "spec": {"containers": [{"name": "c", "image": "i:2"}]}}
+    live = {"metadata": {"name": "p", "labels": {"a": "b", "pod-template-hash": "x"}, "uid": "u"},
+            "spec": {"containers": [{"name": "c", "image": "i:1", "resources": {}}, {"name": "sidecar", "image": "s"}],
+                     "nodeName": "n", "volumes": [{"name": "v"}]}, "status": {}}
+    assert projected(live, desired) == {"metadata": {"name": "p", "labels": {"a": "b"}},
+                                        "spec": {"containers": [{"name": "c", "image": "i:1"}, {"name": "sidecar", "image": "s"}]}}
+    assert projected(None, desired) is None
+
+
+def test_a_later_note_of_the_same_object_replaces_the_earlier():
+    kube, _unused = make(FakeRun({}), connection={})
+    pod = {"kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}, "spec": {"a": 2}}
+    kube.note(pod, {}, pod)
+    kube.note(pod, {"kind": "Pod", "spec": {"a": 1}}, pod)
+    assert kube.diffs == [{"before": {"kind": "Pod", "spec": {"a": 1}}, "after": pod, "before_header": "Pod ns/p", "after_header": "Pod ns/p"}]

@@ -506,6 +506,7 @@ def test_check_mode_still_refuses_a_foreign_pod(clock):
     (('rpc error: code = NotFound desc = failed to pull and unpack image "docker.io/library/nginx:nope": failed to resolve reference '
       '"docker.io/library/nginx:nope": docker.io/library/nginx:nope: not found'), "not_found", "not found"),
     (PULL_MISSING, "not_found", "manifest unknown"),
+    (WRAP + "reading manifest 9.9 in 127.0.0.1:5000/acme/app: manifest unknown: manifest unknown", "not_found", "manifest unknown"),
     (WRAP + "reading manifest 1.0 in r.example/a: name unknown: repository name not known to registry", "not_found",
      "name unknown: repository name not known to registry"),
     (PULL_503, "transient", "503 Service Unavailable"),
@@ -526,6 +527,12 @@ def test_check_mode_still_refuses_a_foreign_pod(clock):
 def test_classify_pull_errors(message, category, cause):
     found = classify(message)
     assert found[0] == category and found[1].startswith(cause), found
+
+
+def test_a_reason_the_registry_repeats_is_said_once():
+    """Issue 16: the registry's error code and message ("manifest unknown: manifest unknown") were both in the line."""
+    assert classify(WRAP + "reading manifest 9.9 in 127.0.0.1:5000/acme/app: manifest unknown: manifest unknown") == (
+        "not_found", "manifest unknown")
 
 
 @pytest.mark.parametrize("pod, state, transient", [

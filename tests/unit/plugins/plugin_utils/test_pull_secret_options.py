@@ -334,6 +334,7 @@ def test_image_with_a_host_and_no_registry_known():
 FACT_TYPES = {
     "registry_host": str, "server": str, "docker_username": str, "pod_image_ref": str, "pod_namespace": str,
     "selects_namespaces": bool, "token_description": str, "token_description_given": bool, "single_use_login": bool, "has_apikey": bool,
+    "credential_tasks": list,
 }
 
 
@@ -410,6 +411,18 @@ def test_token_description(overrides, description, given):
 ])
 def test_single_use_login(overrides, env, single):
     assert options.derive(converted(**overrides), env)["single_use_login"] is single
+
+
+@pytest.mark.parametrize("overrides, env, hosts, files", [
+    ({}, {}, 1, ["token.yml"]),
+    ({}, {}, 3, ["check_play.yml", "token.yml"]),
+    ({"pull_secret_passcode": "p"}, {}, 1, ["login.yml", "token.yml"]),
+    ({"pull_secret_rotate": True}, {"IBMCLOUD_DEDICATED_REFRESH_TOKEN": "r"}, 2, ["check_play.yml", "login.yml", "rotate.yml"]),
+    ({"pull_secret_credential_type": "iamapikey", "pull_secret_apikey": "k"}, {}, 1, ["iamapikey.yml"]),
+])
+def test_credential_tasks_run_only_what_the_run_needs(overrides, env, hosts, files):
+    """Issue 16: an unchanged run prints no always-skipped task; the play check only runs when a play has two hosts."""
+    assert options.derive(converted(**overrides), env, play_hosts=hosts)["credential_tasks"] == files
 
 
 @pytest.mark.parametrize("overrides, env, has", [
