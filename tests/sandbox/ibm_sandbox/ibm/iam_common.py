@@ -84,6 +84,18 @@ def caller_of(request, identity, directory):
     return Caller(claims["iam_id"], claims.get("account", {}).get("bss", ""), accounts)
 
 
+SERVICE_ID_IAM_PREFIX = "iam-ServiceId-"
+
+
+def is_service_id(iam_id):
+    return iam_id.startswith(SERVICE_ID_IAM_PREFIX)
+
+
+def service_id_of(store, iam_id):
+    """The stored service ID an iam_id names (`iam-` + its id), or None (also for a user's iam_id)."""
+    return store.iam_get("serviceids", iam_id[len("iam-"):]) if is_service_id(iam_id) else None
+
+
 def require_manager(caller, account_id):
     if account_id not in caller.accounts:
         raise IAMError(403, "forbidden", f"You are not allowed to manage IAM objects of account {account_id}.")

@@ -18,16 +18,17 @@ from .iam_common import (
     identity_error_response,
     identity_page,
     identity_time,
+    is_service_id,
     json_object,
     new_entity_tag,
     parse_expires_at,
     public,
     require_manager,
+    service_id_of,
     sort_records,
 )
 from .web import Response, json_response
 
-SERVICE_ID_PREFIX = "iam-"
 LEAK_ACTIONS = ("none", "disable", "delete")
 DEFAULT_LEAK_ACTION = "disable"  # GUESS: IAM's default is not documented
 PERSONAL_KEY_CREATED = 1704067200  # 2024-01-01: the seed keys' nominal creation time
@@ -46,6 +47,15 @@ def _text(body, name, required=False, allow_empty=True):
     if not isinstance(value, str) or (not value and (required or not allow_empty)):
         raise IAMError(400, "invalid_request", f"{name} must be a{' non-empty' if required else ''} string.")
     return value
+
+
+def _set_description(body, record):
+    """A body's description onto a record: absent keeps it, "" clears it (IAM then shows no description)."""
+    description = _text(body, "description")
+    if description == "":
+        record.pop("description", None)
+    elif description is not None:
+        record["description"] = description
 
 
 def _header_flag(request, name):
@@ -125,9 +135,9 @@ class IAMIdentity:
             return None, problem
         if not record.get("_personal"):
             self._count_use(record["id"])
-        if record["iam_id"].startswith(SERVICE_ID_PREFIX + "ServiceId-"):
-            service_id = self.store.iam_get("serviceids", record["iam_id"][len(SERVICE_ID_PREFIX):])
-            return ("serviceid", service_id) if service_id else (None, "not found")
+        service_id = service_id_of(self.store, record["iam_id"])
+        if service_id:
+            return "serviceid", service_id
         user = self.directory.user_by_iam_id(record["iam_id"])
         return ("user", user) if user else (None, "not found")
 
@@ -213,7 +223,6 @@ class IAMIdentity:
         body = json_object(request)
         account_id = _text(body, "account_id", required=True)
         name = _text(body, "name", required=True)
-        description = _text(body, "description")
         if body.get("apikey") is not None:
             raise IAMError(400, "invalid_request", "The sandbox does not create an API key with the service ID: POST /v1/apikeys.")
         require_manager(caller, account_id)
@@ -225,8 +234,7 @@ class IAMIdentity:
             "created_at": identity_time(now), "modified_at": identity_time(now), "account_id": account_id, "name": name,
             "unique_instance_crns": list(body.get("unique_instance_crns") or []), "_seq": self.store.next_seq(),
         }
-        if description:
-            record["description"] = description
+        _set_description(body, record)
         self.store.iam_put("serviceids", record)
         return json_response(201, public(record), headers_with_etag(record["entity_tag"]))
 
@@ -253,15 +261,11 @@ class IAMIdentity:
     def update_service_id(self, request, service_id):
         body = json_object(request)
         name = _text(body, "name", allow_empty=False)
-        description = _text(body, "description")
 
         def apply(record):
             if name is not None:
                 record["name"] = name
-            if description == "":
-                record.pop("description", None)  # "" clears it
-            elif description is not None:
-                record["description"] = description
+            _set_description(body, record)
             if body.get("unique_instance_crns") is not None:
                 record["unique_instance_crns"] = list(body["unique_instance_crns"])
 
@@ -287,10 +291,11 @@ class IAMIdentity:
         return Response(204)
 
     # -- API keys -------------------------------------------------------------------------------
-    def _key_owner(self, caller, iam_id, account_id):
-        """The account a new key for `iam_id` belongs to; 400/403 when the caller may not make one."""
-        if iam_id.startswith(SERVICE_ID_PREFIX + "ServiceId-"):
-            service_id = self.store.iam_get("serviceids", iam_id[len(SERVICE_ID_PREFIX):])
+    def _keys_account(self, caller, iam_id, account_id):
+        """The account whose keys `iam_id` has (a service ID's, or the caller's own); 400/403 when the caller
+        may not make or list them."""
+        if is_service_id(iam_id):
+            service_id = service_id_of(self.store, iam_id)
             if service_id is None:
                 raise IAMError(400, "invalid_request", f"iam_id {iam_id} is not a service ID of this account.")
             owner = service_id["account_id"]
@@ -305,11 +310,7 @@ class IAMIdentity:
 
     def _key_fields(self, body, record):
         """Apply the fields create and update share (description, action_when_leaked, expires_at)."""
-        description = _text(body, "description")
-        if description == "":
-            record.pop("description", None)
-        elif description is not None:
-            record["description"] = description
+        _set_description(body, record)
         leak = body.get("action_when_leaked")
         if leak is not None:
             if leak not in LEAK_ACTIONS:
@@ -338,8 +339,8 @@ class IAMIdentity:
         body = json_object(request)
         name = _text(body, "name", required=True)
         iam_id = _text(body, "iam_id", required=True)
-        account_id = self._key_owner(caller, iam_id, _text(body, "account_id"))
-        if body.get("store_value") and not iam_id.startswith(SERVICE_ID_PREFIX):
+        account_id = self._keys_account(caller, iam_id, _text(body, "account_id"))
+        if body.get("store_value") and not is_service_id(iam_id):
             raise IAMError(400, "invalid_request", "store_value is not allowed for user API keys.")
         value = self._value_for(body)
         now = time.time()
@@ -369,7 +370,7 @@ class IAMIdentity:
             if scope == "entity":
                 iam_id = params.get("iam_id") or caller.iam_id
                 if iam_id != caller.iam_id:
-                    self._key_owner(caller, iam_id, params.get("account_id"))  # 400/403 unless the caller may see them
+                    self._keys_account(caller, iam_id, params.get("account_id"))  # 400/403 unless the caller may see them
                 keys = [k for k in keys if k["iam_id"] == iam_id]
             else:
                 account_id = params.get("account_id") or caller.account_id
@@ -377,7 +378,7 @@ class IAMIdentity:
                 keys = [k for k in keys if k["account_id"] == account_id]
             if params.get("type"):
                 is_service = params["type"] == "serviceid"
-                keys = [k for k in keys if k["iam_id"].startswith(SERVICE_ID_PREFIX) == is_service]
+                keys = [k for k in keys if is_service_id(k["iam_id"]) == is_service]
             return sort_records(keys, params, ("name", "description", "created_at", "created_by"))
 
         names = ("account_id", "iam_id", "scope", "type", "sort", "order")

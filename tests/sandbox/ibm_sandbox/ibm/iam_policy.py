@@ -21,6 +21,7 @@ from .iam_common import (
     policy_error_response,
     policy_time,
     public,
+    service_id_of,
 )
 from .web import Response, json_response
 
@@ -164,7 +165,7 @@ class IAMPolicy:
         if len(attributes) != 1 or attributes[0]["name"] != "iam_id":
             raise _invalid("the sandbox serves subjects with one iam_id attribute (no access groups).")
         iam_id = attributes[0]["value"]
-        service_id = self.store.iam_get("serviceids", iam_id[len("iam-"):]) if iam_id.startswith("iam-ServiceId-") else None
+        service_id = service_id_of(self.store, iam_id)
         user = self.directory.user_by_iam_id(iam_id)
         if not ((service_id and service_id["account_id"] == account_id) or (user and account_id in self.directory.accounts_of(user))):
             raise _invalid(f"subject {iam_id} is not an identity of account {account_id}.")
@@ -275,7 +276,7 @@ class IAMPolicy:
     @_answers
     def delete(self, request, policy_id):
         _caller, policy = self._owned(request, policy_id)
-        service_id = self.store.iam_get("serviceids", policy["_subject"][len("iam-"):])
+        service_id = service_id_of(self.store, policy["_subject"])
         if service_id and service_id["locked"]:
             raise IAMError(400, "request_not_processed", f"service ID {service_id['id']} is locked.")  # GUESS, as on create
         self.store.iam_delete("policies", [policy_id])
