@@ -4,6 +4,7 @@ through `requests`, a client we did not write. The helpers here are shared with 
 
 import base64
 import json
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -35,7 +36,8 @@ class IAMClient:
 
     def call(self, method, path, **kwargs):
         headers = {**({"Authorization": f"Bearer {self.token}"} if self.token else {}), **kwargs.pop("headers", {})}
-        return self.http.request(method, self.base + path, headers=headers, timeout=10, verify=self.ca_path, **kwargs)
+        kwargs.setdefault("timeout", 10)
+        return self.http.request(method, self.base + path, headers=headers, verify=self.ca_path, **kwargs)
 
     def get(self, path, **kwargs):
         return self.call("GET", path, **kwargs)
@@ -343,4 +345,14 @@ def test_lost_create_answers_still_create(world, clean_sandbox, path):
         world.alice.post(path, json=body)
     clean_sandbox.admin.add_fault(service="iam", method="POST", path=path, action="create_then_status", status=504, count=1)
     assert world.alice.post(path, json=body).status_code == 504
-    assert [r["name"] for r in clean_sandbox.admin.iam_state()[kind]].count("lost") == 2
+    clean_sandbox.admin.add_fault(service="iam", method="POST", path=path, action="delay", seconds=1, count=1)
+    with pytest.raises(requests.Timeout):  # the client gives up; the sandbox still creates after the delay
+        world.alice.post(path, json=body, timeout=0.3)
+    deadline = time.monotonic() + 5
+    while len(lost_ones(clean_sandbox, kind)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(lost_ones(clean_sandbox, kind)) == 3
+
+
+def lost_ones(sandbox, kind):
+    return [record for record in sandbox.admin.iam_state()[kind] if record["name"] == "lost"]
