@@ -47,6 +47,7 @@ REGISTRY_REGIONS = ('global', 'au-syd', 'br-sao', 'ca-mon', 'ca-tor', 'eu-de', '
 LEAK_ACTIONS = ('none', 'disable', 'delete')
 SERVICE_ID_PREFIX = 'ServiceId-'
 
+_ACCOUNT_RE = re.compile(r'^[0-9a-f]{32}$')
 _NAMESPACE_RE = re.compile(r'^[a-z0-9][a-z0-9_-]{2,28}[a-z0-9]$')
 _TIMESTAMP_RE = re.compile(
     r'^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$', re.IGNORECASE)
@@ -287,7 +288,7 @@ class RegistryPolicies:
         self.iam_id = iam_id
         self.account_id = account_id
         self.check_mode = check_mode
-        self.current = self._read()
+        self.current = self._read() if iam_id else []
         self.created, self.updated, self.deleted = [], [], []
 
     @property
@@ -727,6 +728,10 @@ class IAMModule(IBMDedicatedModule):
         if self.params.get('apikey') is None:
             raise IBMDedicatedError('apikey is required: set it or the IBMCLOUD_API_KEY environment variable to an IBM Cloud API '
                                     'key allowed to manage IAM in the account')
+        account_id = self.params.get('account_id')
+        if account_id is not None and not _ACCOUNT_RE.match(account_id):
+            raise IBMDedicatedError('account_id "%s" is not an IBM Cloud account id (32 hexadecimal characters, as in the '
+                                    'output of "ibmcloud account show")' % account_id)
         super()._validate_all()
 
     @property
@@ -742,9 +747,21 @@ class IAMModule(IBMDedicatedModule):
             if value is not None and (not value.strip() or value != value.strip()):
                 raise IBMDedicatedError('%s must not be empty or start or end with spaces' % option)
 
-    def service_id_for(self, account_id):
-        """The service ID named by the ``service_id`` option (id or name)."""
-        return self.iam.require_service_id(self.params['service_id'], account_id)
+    def service_id_for(self, account_id, planned_in_check_mode=False):
+        """The service ID named by the ``service_id`` option (id or name).
+
+        With ``planned_in_check_mode``, a service ID that a check-mode run of iam_service_id would have created is
+        stood in for by one without ids (no ``iam_id``: nothing of it can be read), so a dry run of a whole play
+        reports what it would do instead of failing.
+        """
+        ref = self.params['service_id']
+        if not (planned_in_check_mode and self.check_mode):
+            return self.iam.require_service_id(ref, account_id)
+        found = self.iam.find_service_id(ref, account_id)
+        if found is None:
+            self.module.warn('There is no service ID %s yet (check mode): everything for it would be created.' % ref)
+            found = {'id': None, 'iam_id': None, 'name': ref, 'account_id': account_id}
+        return found
 
     def diff(self, result, before, after):
         if self.module._diff:

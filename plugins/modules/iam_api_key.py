@@ -32,6 +32,8 @@ attributes:
   check_mode:
     support: full
     details: In check mode nothing is created, updated or deleted; C(changed) says whether it would be, and RV(apikey) is null.
+      A service ID given by name that does not exist yet (its M(ibm_dedicated.registry.iam_service_id) task ran
+      in check mode too) counts as new, so the key would be created; a warning says so.
   diff_mode:
     support: full
     details: The diff lists the keys with the name (id, state, expiry), never a value.
@@ -272,8 +274,9 @@ class IAMApiKeyModule(IAMModule):
 
     def execute(self):
         params = self.params
-        sid = self.service_id_for(self.iam.account_id(params['account_id']))
-        mine = [k for k in self.iam.api_keys(sid['account_id'], sid['iam_id']) if k.get('name') == params['name']]
+        sid = self.service_id_for(self.iam.account_id(params['account_id']), planned_in_check_mode=True)
+        keys = self.iam.api_keys(sid['account_id'], sid['iam_id']) if sid['iam_id'] else []
+        mine = [k for k in keys if k.get('name') == params['name']]
         result = {'changed': False, 'apikey': None, 'action': 'none', 'deleted': [],
                   'service_id': {k: sid.get(k) for k in ('id', 'iam_id', 'name')}}
         if params['state'] == 'absent':

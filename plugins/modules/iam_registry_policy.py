@@ -31,6 +31,8 @@ attributes:
   check_mode:
     support: full
     details: In check mode nothing is created, updated or deleted; C(changed) says whether it would be.
+      A service ID given by name that does not exist yet (its M(ibm_dedicated.registry.iam_service_id) task ran
+      in check mode too) counts as new, so every policy would be created; a warning says so.
   diff_mode:
     support: full
     details: The diff lists the service ID's registry policies (id, roles, resource attributes) before and after.
@@ -182,7 +184,7 @@ class IAMRegistryPolicyModule(IAMModule):
     def execute(self):
         params = self.params
         account_id = self.iam.account_id(params['account_id'])
-        sid = self.service_id_for(account_id)
+        sid = self.service_id_for(account_id, planned_in_check_mode=True)
         policies = RegistryPolicies(self.iam, sid['iam_id'], account_id, check_mode=self.check_mode)
         before = policies.views()
         if params['state'] == 'absent':

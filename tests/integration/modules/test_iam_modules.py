@@ -60,6 +60,18 @@ SETUP = """
                   'keys': key['keys'] | map(attribute='id') | list} }}"
 """
 
+OTHER = """
+    - name: someone else's service id
+      ibm_dedicated.registry.iam_service_id:
+        name: someone-elses-pull
+      register: other
+    - name: someone else's policy
+      ibm_dedicated.registry.iam_registry_policy:
+        service_id: someone-elses-pull
+        region: us-south
+        namespaces: [payments]
+"""
+
 TEARDOWN = """
     - name: old keys
       ibm_dedicated.registry.iam_api_key:
@@ -115,6 +127,8 @@ def assert_clean(res, sandbox, values):
 
 def test_create_rerun_scope_change_rotate_delete(clean_sandbox, tmp_path):
     box = clean_sandbox
+    other = run(box, OTHER, tmp_path)
+    assert other.rc == 0, other
     first, made = setup(box, tmp_path, '[payments]')
     value = taken_value(tmp_path)
     assert first.changed == 4 and made['created'] is True  # service ID, policy, key, the value written
@@ -135,6 +149,9 @@ def test_create_rerun_scope_change_rotate_delete(clean_sandbox, tmp_path):
     moved, scoped = setup(box, tmp_path, '[payments-eu]')
     assert moved.changed == 1 and moved.task('policy')['result']['updated'] == [made['policies'][0]['id']], moved
     assert [p['resources']['resource'] for p in scoped['policies']] == ['payments-eu']
+    state, _sid = ours(box)
+    assert {p['id']: p['etag'] for p in state['policies'] if p['id'] != made['policies'][0]['id']} == {
+        pid: etag for pid, etag in etags.items() if pid != made['policies'][0]['id']}  # the other service ID's policy
 
     rotated, fresh = setup(box, tmp_path, '[payments-eu]', force=True)
     new_value = taken_value(tmp_path)
@@ -152,12 +169,44 @@ def test_create_rerun_scope_change_rotate_delete(clean_sandbox, tmp_path):
 
 
 def test_check_mode_writes_nothing(clean_sandbox, tmp_path):
-    task = """
+    tasks = """
     - name: service id
       ibm_dedicated.registry.iam_service_id:
-        name: %s
-      register: sid
-""" % SERVICE_ID
-    res = run(clean_sandbox, task, tmp_path, check=True, diff=True)
-    assert res.rc == 0 and res.changed == 1 and res.task('service id')['result']['action'] == 'created', res
-    assert not [s for s in clean_sandbox.admin.iam_state()['serviceids'] if s['name'] == SERVICE_ID]
+        name: %(sid)s
+    - name: policy
+      ibm_dedicated.registry.iam_registry_policy:
+        service_id: %(sid)s
+        namespaces: [payments]
+      register: policy
+    - name: key
+      ibm_dedicated.registry.iam_api_key:
+        service_id: %(sid)s
+        name: %(key)s
+      no_log: true
+""" % {'sid': SERVICE_ID, 'key': KEY}
+    res = run(clean_sandbox, tasks, tmp_path, check=True, diff=True)
+    assert res.rc == 0 and res.changed == 3, res
+    assert res.task('policy')['result']['created'] == [None]
+    state = clean_sandbox.admin.iam_state()
+    assert not [s for s in state['serviceids'] if s['name'] == SERVICE_ID] and not state['policies']
+
+
+def test_lost_answers_and_rate_limits_leave_one_of_each(clean_sandbox, tmp_path):
+    box = clean_sandbox
+    for path in ('/v1/serviceids/', '/v1/apikeys', '/v1/policies'):
+        box.admin.add_fault(service='iam', method='POST', path=path, action='create_then_drop', count=1)
+    box.admin.add_fault(service='iam', method='GET', path='/v1/policies', action='status', status=429, retry_after=1, count=1)
+    box.admin.add_fault(service='iam', method='GET', path='/v1/serviceids/', action='status', status=503, count=1)
+    res, made = setup(box, tmp_path, '[payments]')
+    value = taken_value(tmp_path)
+    state, sid = ours(box)
+    assert len([s for s in state['serviceids'] if s['name'] == SERVICE_ID]) == 1
+    assert len(state['policies']) == 1 and [k['id'] for k in state['apikeys'] if k['iam_id'] == sid['iam_id']] == [made['key']]
+    counts = box.admin.state()
+    assert counts['faults_injected'] == 5
+    requests_made = counts['requests']
+    # the service ID and the policy are adopted; the key whose value was lost is deleted and made again
+    assert requests_made['iam POST /v1/serviceids/'] == 1 and requests_made['iam POST /v1/policies'] == 1
+    assert requests_made['iam POST /v1/apikeys'] == 2
+    assert iam_login(box, value).status_code == 200
+    assert_clean(res, box, [value])

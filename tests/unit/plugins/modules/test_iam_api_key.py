@@ -212,3 +212,9 @@ def test_bearer_reused_and_fetched_again_when_it_expires(iam, capsys, sid):
                   body={'errors': [{'code': 'invalid_token', 'message': 'expired'}], 'status_code': 401})
     res = run(capsys, sid)
     assert not res.failed and iam.logins() == 2
+
+
+def test_check_mode_for_a_service_id_still_to_be_created(iam, capsys):
+    res = run_module(iam_api_key.main, dict(ARGS, service_id='not-created-yet', name=NAME), capsys, check_mode=True)
+    assert not res.failed and res['changed'] is True and res['action'] == 'created' and res['apikey'] is None
+    assert 'not-created-yet' in warnings_of(res) and not iam.writes() and not iam.calls('GET', '/v1/apikeys')

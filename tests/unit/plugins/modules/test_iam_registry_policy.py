@@ -177,3 +177,17 @@ def test_forbidden_says_which_role_is_missing(iam, capsys, sid):
     iam.forbidden.add('POST /v1/policies')
     res = run(capsys, sid)
     assert res.failed and 'HTTP 403' in res['msg'] and 'Administrator role on the container-registry service' in res['msg']
+
+
+def test_check_mode_for_a_service_id_still_to_be_created(iam, capsys):
+    res = run_module(iam_registry_policy.main, dict(ARGS, service_id='not-created-yet', namespaces=['payments']), capsys,
+                     check_mode=True)
+    assert not res.failed and res['changed'] is True and res['created'] == [None]
+    assert 'not-created-yet' in str(res.result['warnings']) and not iam.writes() and not iam.calls('GET', '/v1/policies')
+    real = run_module(iam_registry_policy.main, dict(ARGS, service_id='not-created-yet'), capsys)
+    assert real.failed and 'no service ID named' in real['msg']
+
+
+def test_account_id_must_look_like_one(iam, capsys, sid):
+    res = run(capsys, sid, account_id='acme')
+    assert res.failed and '32 hexadecimal' in res['msg'] and not iam.requests
