@@ -560,7 +560,10 @@ class ActionModule(ActionBase):
         return out
 
     def _read_description(self):
-        """Audit without a given description: the one recorded on the Secrets (or the derived default)."""
+        """The token description the audit looks for: as given (nothing is read), else the one recorded on the Secrets
+        (or the derived default)."""
+        if self._opts.get("token_description_given"):
+            return {"changed": False, "cluster": {"token_description": self._opts["token_description"]}}
         read = self._read_secrets()
         namespaces = plan.classify(read.secrets, read.targets, self._opts["name"])["namespaces"]
         return {"changed": False, "cluster": {"token_description": self._description(namespaces)}}
@@ -630,10 +633,11 @@ class ActionModule(ActionBase):
             for target, text in report_files(report, os.path.expanduser(path), self._opts.get("audit_report_formats")):
                 with open(target, "w", encoding="utf-8") as handle:
                     handle.write(text)
-        out = {"changed": False, "report": report, "msg": report["lines"]}
+        # The step shows the audit itself (as debug does): one task, whose failure on drift comes with the audit.
         if self._opts.get("audit_fail_on_drift") and not report["in_order"]:
-            out.update(failed=True, msg="Audit: %d problem(s): %s" % (len(report["problems"]), "; ".join(report["problems"])))
-        return out
+            return {"changed": False, "failed": True, "msg": "\n".join(report["lines"] + [
+                "Audit failed (pull_secret_audit_fail_on_drift): %d problem(s), listed above." % len(report["problems"])])}
+        return {"changed": False, "msg": report["lines"], "_ansible_verbose_always": True}
 
 
 # Keys of a task result, which are not part of the cluster's state the steps hand on.

@@ -9,6 +9,7 @@ from playbook import run_playbook
 from role_helpers import PLAYBOOK, POD, ROOT, SECRET, dockerconfig, role_vars
 
 REVOKE = ROOT / "playbooks" / "revoke.yml"
+AUDIT = ROOT / "playbooks" / "audit.yml"
 RETRYING = "FAILED - RETRYING"
 TASK_HEADER = re.compile(r"^TASK \[", re.MULTILINE)
 JWT = re.compile(r"eyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}")
@@ -109,3 +110,21 @@ def test_diff_shows_every_object_written_and_never_the_secret_data(sandbox, kube
     assert diff_headers(replaced.stdout) == {f"Pod {ns}/{POD}"}, replaced.stdout
     assert "+            name: hello-again" in replaced.stdout
     assert "nodeName" not in replaced.stdout  # what the server added is not the role's change
+
+
+def test_audit_prints_only_its_own_path_and_fails_on_drift_with_the_audit(sandbox, kube):
+    """Issue 16: the audit printed 27 of 37 task headers skipped; with pull_secret_audit_fail_on_drift it failed with the
+    problems alone, and its own "Fail on drift" task never ran."""
+    v = role_vars(sandbox, "ux-audit", pull_secret_pod_enabled=False)
+    assert run_playbook(PLAYBOOK, v).rc == 0
+    audit = run_playbook(AUDIT, v)
+    assert audit.rc == 0, audit
+    assert "skipping:" not in audit.stdout and headers(audit.stdout) <= 8, audit.stdout
+    assert "Audit of Secret ibm-registry-pull (in order)" in audit.stdout
+    missing = v["pull_secret_namespaces"] + ["ux-audit-gone"]
+    failing = run_playbook(AUDIT, dict(v, pull_secret_namespaces=missing, pull_secret_audit_fail_on_drift=True))
+    assert failing.rc != 0 and failing.stdout.count("fatal: [") == 1, failing
+    told = said(failing.stdout.split("fatal: [", 1)[1])
+    assert "Audit of Secret ibm-registry-pull (1 problem(s))" in told
+    assert "ux-audit-gone: Secret ibm-registry-pull is missing. Repair: run playbooks/pull_secret.yml" in told
+    assert "Audit failed (pull_secret_audit_fail_on_drift): 1 problem(s), listed above." in told
