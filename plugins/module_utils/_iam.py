@@ -47,6 +47,7 @@ REGISTRY_REGIONS = ('global', 'au-syd', 'br-sao', 'ca-mon', 'ca-tor', 'eu-de', '
 LEAK_ACTIONS = ('none', 'disable', 'delete')
 SERVICE_ID_PREFIX = 'ServiceId-'
 
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 _ACCOUNT_RE = re.compile(r'^[0-9a-f]{32}$')
 _NAMESPACE_RE = re.compile(r'^[a-z0-9][a-z0-9_-]{2,28}[a-z0-9]$')
 _TIMESTAMP_RE = re.compile(
@@ -129,16 +130,17 @@ def key_view(key, now=None):
     }
 
 
+def _created(item):
+    return parse_timestamp(item.get('created_at')) or _EPOCH
+
+
 def newest(items):
     """The most recently created item (ties: the later one in the list)."""
     best = None
     for item in items:
-        if best is None or (parse_timestamp(item.get('created_at')) or _EPOCH) >= (parse_timestamp(best.get('created_at')) or _EPOCH):
+        if best is None or _created(item) >= _created(best):
             best = item
     return best
-
-
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
 # -- service IDs ------------------------------------------------------------------

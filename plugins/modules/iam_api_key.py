@@ -220,7 +220,9 @@ keys:
       type: str
       sample: live
     last_used_at:
-      description: Always null here; see M(ibm_dedicated.registry.iam_api_key_info) with O(ibm_dedicated.registry.iam_api_key_info#module:include_activity=true).
+      description:
+        - Always null here. M(ibm_dedicated.registry.iam_api_key_info) with
+          O(ibm_dedicated.registry.iam_api_key_info#module:include_activity=true) tells the last use.
       type: str
       sample: null
   sample:
