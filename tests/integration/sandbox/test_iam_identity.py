@@ -189,6 +189,9 @@ def test_other_accounts_and_service_id_tokens_cannot_manage(world, clean_sandbox
     assert bob.delete(f"/v1/apikeys/{key['id']}").status_code == 403
     as_service_id = world.client(key["apikey"])
     assert as_service_id.post("/v1/serviceids/", json={"account_id": world.account, "name": "x"}).status_code == 403
+    assert as_service_id.get(f"/v1/serviceids/{sid['id']}").status_code == 403
+    own = as_service_id.get("/v1/apikeys")  # scope entity: a service ID may list its own keys
+    assert own.status_code == 200 and [k["id"] for k in own.json()["apikeys"]] == [key["id"]]
     assert world.client().get(f"/v1/serviceids/{sid['id']}").status_code == 401
     assert world.alice.get("/v1/serviceids/ServiceId-00000000-0000-0000-0000-000000000000").status_code == 404
 
