@@ -609,7 +609,7 @@ class IAMClient:
                      if k.get('id') not in known and k.get('name') == body['name']]
             return newest(fresh)
 
-        for _ in range(2):
+        for _attempt in range(2):
             sent, orphan = self.create_once(lambda: self.create_api_key(body), created_since, 'API key')
             if sent is not None:
                 return sent[0], sent[1], orphans
