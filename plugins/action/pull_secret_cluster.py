@@ -9,6 +9,7 @@ credential is read from the variable the role registered it in, used to build th
 """
 
 import collections
+import datetime
 import os
 import time
 
@@ -20,6 +21,7 @@ from ansible_collections.ibm_dedicated.registry.plugins.filter.docker_config_jso
     docker_config_fingerprint,
     docker_config_json,
 )
+from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _pull_secret_keys as keys
 from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _pull_secret_plan as plan
 from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _pull_secret_tokens as tokens
 from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._kube import Kube, KubeError, projected
@@ -33,6 +35,9 @@ except ImportError:  # pragma: no cover - older ansible-core
         return text
 
 PLACEHOLDER = "(minted at run time)"  # check mode: a token that would be minted is not known yet
+PERSONAL_KEY_WARNING = ("pull_secret_credential_type iamapikey writes your own IBM Cloud API key into the Secrets: whoever can read "
+                        "them gets all of your rights, not only pulls. Prefer pull_secret_credential_type: service_id (a service "
+                        "ID that may only pull, with a key of its own).")
 
 
 _Read = collections.namedtuple("_Read", "identity kube targets selected secrets seen_all")
@@ -53,7 +58,7 @@ class ActionModule(ActionBase):
         step = self._task.args.get("step")
         steps = {"read": self._read, "check_play": self._check_play, "previous": self._previous, "write": self._write,
                  "prove": self._prove, "decide": self._decide, "remove": self._remove, "read_description": self._read_description,
-                 "audit": self._audit, "report": self._report}
+                 "audit": self._audit, "report": self._report, "key": self._key}
         if step not in steps:
             raise AnsibleError("pull_secret_cluster: step must be one of %s" % ", ".join(sorted(steps)))
         self._opts = self._var("__pull_secret_opts")
@@ -341,16 +346,33 @@ class ActionModule(ActionBase):
                 previous = {"id": token["id"], "token": token.get("token")}
         return dict(previous, changed=False, _ansible_no_log=True)
 
+    def _rotating(self):
+        """A rotation: pull_secret_rotate, or the service ID's key replaced because it nears its expiry. Every cluster then
+        writes and proves the new credential before the old one goes, and a failure anywhere puts the old one back."""
+        if self._opts.get("rotate"):
+            return True
+        key = self._var("__pull_secret_key") or {}
+        return self._opts.get("credential_type") == "service_id" and bool(key.get("mint") and key.get("previous"))
+
     def _credential(self):
-        """``(user, password, token id)`` for the Secrets: the registry token the role registered, the previous one on a
-        restore, or the IBM Cloud API key."""
+        """``(user, password, id)`` for the Secrets: the registry token the role registered, the previous one on a
+        restore, the service ID's API key (minted this run, or the one the Secrets hold), or the IBM Cloud API key."""
         opts = self._opts
-        if self._task.args.get("restore"):
+        kind = opts.get("credential_type", "token")
+        restore = self._task.args.get("restore")
+        if kind == "service_id":
+            key = self._var("__pull_secret_key") or {}
+            minted = self._minted_key()
+            if minted is not None and not restore:
+                return "iamapikey", minted.get("apikey") or PLACEHOLDER, minted.get("id") or ""
+            return "iamapikey", key.get("apikey"), key.get("previous") if restore else key.get("reuse")
+        if restore:
             token = self._var("__pull_secret_restore") or {}
             return "token", token.get("token"), token.get("id")
-        if opts["credential_type"] == "iamapikey":
+        if kind == "iamapikey":
             if self._task_vars.get("__pull_secret_login"):
                 self._ibm_result("__pull_secret_login", "Check the IBM Cloud API key with IAM", "authorization")
+            self._warnings.append(PERSONAL_KEY_WARNING)
             key = self._var("pull_secret_apikey") or os.environ.get("IBMCLOUD_API_KEY") or os.environ.get("IC_API_KEY")
             return "iamapikey", key, "iamapikey"
         login = self._var("__pull_secret_login") or {}
@@ -360,6 +382,69 @@ class ActionModule(ActionBase):
         if not (token.get("readonly", True) == (not self._opts.get("token_read_write"))):
             raise StepError("the registry returned a token of the wrong access; nothing was written")
         return "token", token.get("token") or PLACEHOLDER, token.get("id") or ""
+
+    def _credential_line(self, key_id):
+        """The summary's line on the service ID and its key (never a value)."""
+        if self._opts.get("credential_type") != "service_id":
+            return ""
+        service_id = (self._var("__pull_secret_service_id") or {}).get("service_id") or {}
+        key = self._var("__pull_secret_key") or {}
+        minted = self._minted_key()
+        if minted is not None:
+            state = "%s: %s" % ("would be minted" if self._check_mode else "minted", key.get("why"))
+            expires = key.get("expires_at") or "never"
+        else:
+            state = "reused, " + str(key.get("why"))
+            held = [k for k in (self._var("__pull_secret_listed") or {}).get("keys") or [] if k.get("id") == key_id]
+            expires = (held[0].get("expires_at") if held else None) or "never"
+        return "Credential: service ID %s (%s), API key %s (%s; expires %s), user iamapikey" % (
+            self._opts.get("service_id_name"), service_id.get("id") or "would be created", key_id or "(not minted in check mode)",
+            state, expires)
+
+    def _minted_key(self):
+        """The result of "Mint the API key" (no_log, failed_when false), or None when the run reuses a key."""
+        minted = self._var("__pull_secret_token") or {}
+        if not minted or minted.get("skipped"):
+            return None
+        return self._ibm_result("__pull_secret_token", "Mint the API key", "keys")
+
+    # -- key: the service ID's API key to reuse, or why a new one is minted ------------------------------------------
+    def _key(self):
+        """Run once, after every cluster was read: the live key the managed Secrets hold (its value read back from one of
+        them, as IAM never shows it again), or a decision to mint (none held, pull_secret_rotate, expiry window)."""
+        opts = self._opts
+        listed = (self._var("__pull_secret_listed") or {}).get("keys") or []
+        clusters = self._clusters()
+        now = datetime.datetime.now(datetime.timezone.utc)
+        choice = keys.choose(listed, clusters, now, opts.get("rotate"), opts.get("apikey_rotate_before_days") or 0)
+        value = self._held_value(choice["previous"], clusters) if choice["previous"] else None
+        if value is None and not choice["mint"]:
+            choice.update(mint=True, reuse=None, why="the Secrets that hold %s were changed by hand or cannot be read back" % choice["previous"])
+        if value is None:
+            choice["previous"] = None  # nothing to put back
+        out = dict(choice, changed=False, expires_at=keys.expires_at(now, opts.get("apikey_lifetime_days")) if choice["mint"] else None,
+                   msg="%s API key: %s" % ("mint an" if choice["mint"] else "reuse the", choice["why"]))
+        if value is not None:
+            out.update(apikey=value, _ansible_no_log=True)
+        return out
+
+    def _held_value(self, key_id, clusters):
+        """The value of the key a managed Secret holds, from the first such Secret whose content is what the role wrote
+        (its fingerprint annotation matches): the user ``iamapikey``'s password."""
+        opts = self._opts
+        hostvars = self._task_vars.get("hostvars") or {}
+        for host, namespace in keys.holders(clusters, key_id):
+            host_opts = self._templar.template(_hostvar(hostvars, host, "__pull_secret_opts") or {}) if host != self._task_vars.get(
+                "inventory_hostname") else opts
+            identity = (_hostvar(hostvars, host, "__pull_secret_cluster") or {}).get("identity") or {}
+            kube = Kube(self._run_module, {"kubeconfig": host_opts.get("kubeconfig"), "context": host_opts.get("context")},
+                        "cluster %s (context %s)" % (host, identity.get("context") or "(current)"))
+            secret = kube.get("Read back the API key from Secret %s in %s" % (opts["name"], namespace), "Secret", namespace, opts["name"],
+                              secret=True)
+            value = plan.held_password(secret, "iamapikey", key_id)
+            if value:
+                return value
+        return None
 
     def _desired(self):
         user, password, token_id = self._credential()
@@ -402,7 +487,7 @@ class ActionModule(ActionBase):
             patched = self._patch_service_accounts(kube, absent)
             changed = changed or bool(patched)
         except KubeError as exc:
-            if opts.get("rotate") and not restore:
+            if self._rotating() and not restore:
                 return self._defer(str(exc), token_id)
             raise
         in_use = {token: list(where) for token, where in (fact.get("elsewhere") or {}).items()}
@@ -420,7 +505,7 @@ class ActionModule(ActionBase):
                 "the Secret %sadded to imagePullSecrets of %s" % (verb, ", ".join(patched))) if patched else "already list the Secret"))
         if restore:
             summary = ["Put back: " + line]
-        fact.update(in_use=in_use, holds=token_id, writes=writes, patched=patched, summary=summary)
+        fact.update(in_use=in_use, holds=token_id, writes=writes, patched=patched, summary=summary, credential=self._credential_line(token_id))
         return {"changed": changed, "cluster": fact, "msg": summary}
 
     def _settle_races(self, kube, names, results, annotations, data, writes):
@@ -486,7 +571,7 @@ class ActionModule(ActionBase):
     # -- prove: the kubelet pulls with the Secret --------------------------------------------------------------------
     def _prove(self):
         opts, fact = self._opts, self._fact
-        needed = opts.get("pod_enabled") or opts.get("rotate")
+        needed = opts.get("pod_enabled") or self._rotating()
         if not needed or fact.get("failure"):
             fact["done"] = True
             return {"changed": False, "cluster": fact}
@@ -498,9 +583,9 @@ class ActionModule(ActionBase):
                          check_mode=self._check_mode, server=opts["server"])
         try:
             # {} means "read, and there is none"; after a write or in a new namespace the read is repeated.
-            outcome = proof.run(current=None if fact.get("written") and opts.get("rotate") else (fact.get("pod") or {}))
+            outcome = proof.run(current=None if fact.get("written") and self._rotating() else (fact.get("pod") or {}))
         except (KubeError, ProofError) as exc:
-            if opts.get("rotate"):
+            if self._rotating():
                 return self._defer(str(exc), None)
             raise
         if outcome.get("action") in ("create", "recreate") and outcome.get("changed"):
@@ -536,28 +621,46 @@ class ActionModule(ActionBase):
         return [{"host": h, "fact": _hostvar(hostvars, h, "__pull_secret_cluster")} for h in self._task_vars.get("ansible_play_hosts_all") or []]
 
     def _decide(self):
-        """From every cluster of the play: tokens to revoke and to keep (and why); for a rotation, the clusters where the
-        new token failed and whether to restore the previous one."""
+        """From every cluster of the play: credentials to revoke and to keep (and why), and the task file that finishes
+        the run (``then``); for a rotation, the clusters where the new credential failed and whether to restore the
+        previous one."""
         opts = self._opts
         clusters = self._clusters()
-        readonly = not opts.get("token_read_write")
-        token = self._var("__pull_secret_token") or {}
-        listed = token.get("tokens") or (self._var("__pull_secret_listed") or {}).get("tokens") or []
-        current = token.get("id")
-        out = {"changed": False, "revoke": [], "kept": [], "failures": [], "restore": False}
-        if opts.get("rotate") and opts.get("state") == "present":
+        listed, current, previous, manages = self._managed()
+        out = {"changed": False, "revoke": [], "kept": [], "failures": [], "restore": False, "then": ""}
+        if self._rotating() and opts.get("state") == "present":
             out["failures"] = tokens.rotation_failures(clusters)
-            previous = (self._var("__pull_secret_restore") or {}).get("id")
             if self._task.args.get("restore"):
-                # Every cluster that could be put back holds the previous token: the new one goes unless one may hold it.
-                new = [{"id": current, "readonly": readonly, "permanent": True}] if current else []
-                out.update(tokens.revocable(new, readonly, clusters, keep=(previous,) if previous else ()))
+                # Every cluster that could be put back holds the previous credential: the new one goes unless one may hold it.
+                new = [c for c in listed if c.get("id") == current] if current else []
+                out.update(tokens.revocable(new, not opts.get("token_read_write"), clusters, keep=(previous,) if previous else (),
+                                            manages=manages))
                 return out
+            out["then"] = "rotate_finish.yml"
             if out["failures"]:
                 out["restore"] = bool(previous)
                 return out
-        out.update(tokens.revocable(listed, readonly, clusters, keep=(current,) if current else ()))
+        out.update(tokens.revocable(listed, not opts.get("token_read_write"), clusters, keep=(current,) if current else (), manages=manages))
+        if not out["then"] and out["revoke"]:
+            out["then"] = "revoke_%s.yml" % opts.get("credential_type", "token")
         return out
+
+    def _managed(self):
+        """``(listed, current id, previous id, manages)`` of the credentials of the kind the run manages: what is listed
+        at IBM, the one the Secrets get now, the one a failed rotation puts back, and which of them the run may revoke."""
+        opts = self._opts
+        if opts.get("credential_type") == "service_id":
+            key = self._var("__pull_secret_key") or {}
+            minted = self._minted_key() or {}
+            listed = list((self._var("__pull_secret_listed") or {}).get("keys") or [])
+            if minted.get("id") and all(k.get("id") != minted["id"] for k in listed):
+                listed.append({"id": minted["id"], "state": "live"})
+            return listed, minted.get("id") or key.get("reuse"), key.get("previous"), keys.manageable
+        token = self._var("__pull_secret_token") or {}
+        listed = token.get("tokens") or (self._var("__pull_secret_listed") or {}).get("tokens") or []
+        if opts.get("rotate") and token.get("id") and all(t.get("id") != token["id"] for t in listed):
+            listed = list(listed) + [{"id": token["id"], "readonly": not opts.get("token_read_write"), "permanent": True}]
+        return listed, token.get("id"), (self._var("__pull_secret_restore") or {}).get("id"), None
 
     def _read_description(self):
         """The token description the audit looks for: as given (nothing is read), else the one recorded on the Secrets

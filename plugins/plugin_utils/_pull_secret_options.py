@@ -28,10 +28,15 @@ SECRET_OPTIONS = ("pull_secret_password", "pull_secret_apikey", "pull_secret_pas
 SPEC_KEYS = ("type", "elements", "choices", "default", "required", "no_log", "options")
 
 # Smallest value of every `type: int` option (a unit test checks that every int option of the spec is listed).
-INT_MINIMUMS = {"pull_secret_pod_wait_timeout": 1}
+INT_MINIMUMS = {"pull_secret_pod_wait_timeout": 1, "pull_secret_apikey_lifetime_days": 0, "pull_secret_apikey_rotate_before_days": 0}
 
 # Environment variables the modules read when a credential variable is unset.
 APIKEY_ENV = ("IBMCLOUD_API_KEY", "IC_API_KEY")
+CREDENTIAL_TYPES = ("token", "service_id", "iamapikey")
+# IAM's limits are not all documented; these are what the console accepts (GUESS, see ../shared/reference/ibm-iam-api.md).
+_SERVICE_ID_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# IBM Cloud Container Registry namespaces: 4-30 characters, lower-case letters, digits, - and _.
+_REGISTRY_NAMESPACE = re.compile(r"[a-z0-9][a-z0-9_-]{3,29}")
 PASSCODE_ENV = "IBMCLOUD_DEDICATED_PASSCODE"
 REFRESH_TOKEN_ENV = "IBMCLOUD_DEDICATED_REFRESH_TOKEN"
 OAUTH_TOKEN_ENV = "IBMCLOUD_DEDICATED_OAUTH_TOKEN"
@@ -245,19 +250,58 @@ def _endpoint_problems(v):
 
 def _credential_problems(v, env):
     problems = []
-    tokens = v.get("credential_type") == "token"
-    if v.get("credential_type") not in ("token", "iamapikey"):
-        problems.append("pull_secret_credential_type must be token (a registry token) or iamapikey (an IBM Cloud API key)")
+    kind = v.get("credential_type")
+    tokens = kind == "token"
+    if kind not in CREDENTIAL_TYPES:
+        problems.append("pull_secret_credential_type must be token (a registry token), service_id (an IAM service ID's API key) "
+                        "or iamapikey (your own IBM Cloud API key)")
     if not tokens and not has_apikey(v, env):
-        problems.append("pull_secret_credential_type iamapikey needs an API key: set pull_secret_apikey, or IBMCLOUD_API_KEY "
-                        "(or IC_API_KEY) in the environment")
-    if not tokens and v.get("rotate"):
+        problems.append("pull_secret_credential_type %s needs an API key: set pull_secret_apikey, or IBMCLOUD_API_KEY "
+                        "(or IC_API_KEY) in the environment" % kind)
+    if kind == "service_id":
+        problems += _service_id_problems(v)
+    if kind == "iamapikey" and v.get("rotate"):
         problems.append("pull_secret_rotate rotates registry tokens; rotate IBM Cloud API keys in IAM, then run the role to "
                         "update the Secrets")
     if tokens and v.get("apikey") and (v.get("password") or v.get("passcode")):
         problems.append("set only one credential: pull_secret_apikey, or pull_secret_username with pull_secret_password or "
                         "pull_secret_passcode, not both")
     return problems
+
+
+def _service_id_problems(v):
+    problems = []
+    name = _text(v.get("service_id_name"))
+    if name and (len(name) > 100 or not _SERVICE_ID_NAME.fullmatch(name)):
+        problems.append("pull_secret_service_id_name %s is not a usable name: at most 100 letters, digits, \"-\", \"_\" and \".\""
+                        % _quote(name))
+    for namespace in registry_namespaces(v):
+        if not _REGISTRY_NAMESPACE.fullmatch(namespace):
+            problems.append("registry namespace %s is not valid (4 to 30 lower-case letters, digits, \"-\" and \"_\", starting "
+                            "with a letter or digit): correct pull_secret_registry_namespaces or the first part of "
+                            "pull_secret_pod_image" % _quote(namespace))
+    if not registry_namespaces(v):
+        problems.append("pull_secret_credential_type service_id needs the registry namespaces to grant: set "
+                        "pull_secret_registry_namespaces, or pull_secret_pod_image (its first path segment)")
+    lifetime, before = v.get("apikey_lifetime_days") or 0, v.get("apikey_rotate_before_days") or 0
+    if lifetime and before >= lifetime:
+        problems.append("pull_secret_apikey_rotate_before_days (%d) must be less than pull_secret_apikey_lifetime_days (%d): every "
+                        "run would rotate the new key" % (before, lifetime))
+    return problems
+
+
+def registry_namespaces(v):
+    """The registry namespaces a service ID is granted (``v``: short names): as given, else the image's first segment."""
+    given = [_text(ns).strip() for ns in v.get("registry_namespaces") or [] if _text(ns).strip()]
+    if given:
+        return given
+    path = split_image(_text(v.get("pod_image")))[1] if _text(v.get("pod_image")) else ""
+    return [path.split("/", 1)[0]] if "/" in path else []
+
+
+def default_service_id_name(v):
+    """``k8s-pull-<org or "account">-<Secret name>``: unrelated consumers never share a service ID."""
+    return "k8s-pull-%s-%s" % (_text(v.get("org")).strip().lower() or "account", _text(v.get("name")).strip())
 
 
 def _namespace_problems(v):
@@ -382,7 +426,8 @@ def credential_tasks(v, single_use_login, play_hosts):
     files = ["check_play.yml"] if play_hosts > 1 else []
     if single_use_login:
         files.append("login.yml")
-    files.append("rotate.yml" if v.get("rotate") else "%s.yml" % v.get("credential_type"))
+    kind = v.get("credential_type")
+    files.append("rotate.yml" if v.get("rotate") and kind == "token" else "%s.yml" % kind)
     return files
 
 
@@ -403,7 +448,7 @@ def derive(values, env=None, play_hosts=1):
         pod_image=path,
         registry_host=host,
         server=_text(v.get("docker_server")) or host,
-        docker_username="iamapikey" if v.get("credential_type") == "iamapikey" else "token",
+        docker_username="token" if v.get("credential_type") == "token" else "iamapikey",
         pod_image_ref="%s/%s" % (host, path) if path else "",
         pod_namespace=_text(v.get("pod_namespace")) or (namespaces[0] if namespaces and not selects else ""),
         selects_namespaces=selects,
@@ -411,6 +456,8 @@ def derive(values, env=None, play_hosts=1):
         token_description_given=given,
         single_use_login=single_use_login(v, env),
         has_apikey=has_apikey(v, env),
+        service_id_name=_text(v.get("service_id_name")).strip() or default_service_id_name(v),
+        registry_namespaces=registry_namespaces(v),
     )
     opts["credential_tasks"] = credential_tasks(v, opts["single_use_login"], play_hosts)
     return opts

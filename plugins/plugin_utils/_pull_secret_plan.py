@@ -20,6 +20,7 @@ TOKEN_ID = PREFIX + "token-id"
 DESCRIPTION = PREFIX + "token-description"
 FINGERPRINT = PREFIX + "fingerprint"
 ANNOTATION_KEYS = (TOKEN_ID, DESCRIPTION, FINGERPRINT)
+API_KEY_ID_PREFIX = "ApiKey-"  # IAM's API key ids
 
 
 def is_ours(obj):
@@ -61,13 +62,36 @@ def held_token(secret):
             if decoded and ":" in decoded:
                 user, password = decoded.split(":", 1)
         if user == "iamapikey":
-            return "iamapikey", "iamapikey"
+            # A service ID's key is known by the id we recorded; a personal key (credential type iamapikey) has none.
+            recorded = annotations.get(TOKEN_ID) or "iamapikey"
+            return "iamapikey", recorded if recorded.startswith(API_KEY_ID_PREFIX) else "iamapikey"
         if user == "token" and isinstance(password, str) and password.count(".") == 2:
             claims = _b64json(password.split(".")[1], urlsafe=True)
             if isinstance(claims, dict) and claims.get("jti"):
                 return "token", str(claims["jti"])
     recorded = annotations.get(TOKEN_ID) or None
     return ("iamapikey" if recorded == "iamapikey" else "token" if recorded else None), recorded
+
+
+def held_password(secret, user, credential_id):
+    """The password of ``user`` in a Secret of ours that records ``credential_id``, only if its content is what the role
+    wrote (the fingerprint annotation matches the document); else None. For the one step that must read a value back
+    (IAM never shows an API key again): the caller passes it on no_log and never keeps it."""
+    if not _is_our_secret(secret or {}):
+        return None
+    annotations = (secret.get("metadata") or {}).get("annotations") or {}
+    raw = ((secret.get("data") or {}).get(".dockerconfigjson") or "")
+    try:
+        document = base64.b64decode(raw + "=" * (-len(raw) % 4))
+    except (binascii.Error, ValueError, TypeError):
+        return None
+    if annotations.get(TOKEN_ID) != credential_id or annotations.get(FINGERPRINT) != "sha256:" + hashlib.sha256(document).hexdigest():
+        return None
+    parsed = _b64json(raw)
+    for entry in ((parsed or {}).get("auths") or {}).values() if isinstance(parsed, dict) else []:
+        if isinstance(entry, dict) and entry.get("username") == user and entry.get("password"):
+            return entry["password"]
+    return None
 
 
 def _b64text(text):

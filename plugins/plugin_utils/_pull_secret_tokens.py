@@ -56,21 +56,25 @@ def unaccounted(clusters):
     return out
 
 
-def revocable(tokens, readonly, clusters, keep=(), now=None):
+def revocable(tokens, readonly, clusters, keep=(), now=None, manages=None):
     """``{"revoke": [ids], "kept": [{"id", "why"}]}`` for the tokens with the description.
 
     ``clusters`` is ``[{"host", "fact"}]`` for every cluster of the play (``fact`` the cluster's
-    ``__pull_secret_cluster``, or None); ``keep`` are ids never to revoke (the token the Secrets hold now).
+    ``__pull_secret_cluster``, or None); ``keep`` are ids never to revoke (the token the Secrets hold now). ``manages``
+    says which credentials the run may revoke at all (default: the live registry tokens of the ``readonly`` access);
+    the same rules then hold for a service ID's API keys.
     """
+    if manages is None:
+        def manages(token):
+            # another consumer's token (read-write or expiring) is not this run's to manage, not even reported
+            return is_live(token, now) and same_access(token, readonly)
     used = in_use(clusters)
     missing = unaccounted(clusters)
     decision = {"revoke": [], "kept": []}
     for token in tokens or []:
         tid = token.get("id")
-        if not tid or tid in keep or not is_live(token, now):
+        if not tid or tid in keep or not manages(token):
             continue
-        if not same_access(token, readonly):
-            continue  # another consumer's token (read-write or expiring): not this run's to manage, not even reported
         if used.get(tid):
             decision["kept"].append({"id": tid, "why": "still used by " + few(used[tid])})
         elif missing:

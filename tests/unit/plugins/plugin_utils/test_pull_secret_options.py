@@ -133,7 +133,7 @@ def test_missing_options_get_the_spec_defaults():
     ("pull_secret_pod_enabled", "maybe", ["pull_secret_pod_enabled", "bool"]),
     ("pull_secret_pod_wait_timeout", "soon", ["pull_secret_pod_wait_timeout", "int"]),
     ("pull_secret_state", "gone", ["pull_secret_state", "present, absent, audit"]),
-    ("pull_secret_credential_type", "password", ["pull_secret_credential_type", "token, iamapikey"]),
+    ("pull_secret_credential_type", "password", ["pull_secret_credential_type", "token, service_id, iamapikey"]),
 ])
 def test_conversion_errors(name, given, words):
     errors = options.convert(SPEC, raw(**{name: given}))[1]

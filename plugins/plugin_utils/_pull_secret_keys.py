@@ -1,0 +1,92 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) ibm_dedicated.registry contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Which API key of the role's IAM service ID the pull_secret role reuses or mints: pure functions, unit-tested.
+
+IAM shows a key's value only in the answer to its creation, so the value of the key a run reuses is the one a managed
+Secret holds. The rules of _pull_secret_tokens hold for keys too: a key any managed Secret the run has read still holds
+is never deleted; a rotation mints the new key beside the old one and deletes the old one only once the new one is
+proven everywhere.
+"""
+
+import datetime
+
+from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _pull_secret_tokens as tokens
+from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._pull_secret_plan import API_KEY_ID_PREFIX
+
+
+def parse_time(value):
+    """An IAM time (``2026-12-01T10:00+0000``, ``...Z``, with or without seconds) as an aware datetime, or None."""
+    if not value:
+        return None
+    text = str(value).strip().replace("Z", "+00:00")
+    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
+        text = text[:-2] + ":" + text[-2:]  # +0000 -> +00:00 (fromisoformat before Python 3.11)
+    try:
+        found = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return found if found.tzinfo else found.replace(tzinfo=datetime.timezone.utc)
+
+
+def days_left(key, now):
+    """Days until the key expires (may be negative), or None when it never does."""
+    expires = parse_time(key.get("expires_at"))
+    return None if expires is None else (expires - now).total_seconds() / 86400.0
+
+
+def is_live(key, now):
+    """Usable for a pull: IAM's own state when it tells it, else not disabled and not expired."""
+    if key.get("state"):
+        return key["state"] == "live" and not (days_left(key, now) is not None and days_left(key, now) <= 0)
+    left = days_left(key, now)
+    return not key.get("disabled") and (left is None or left > 0)
+
+
+def manageable(key):
+    """A key of the service ID with the role's key name may be deleted, unless it is locked (IAM refuses; someone locked
+    it on purpose)."""
+    return not key.get("locked")
+
+
+def expires_at(now, lifetime_days):
+    """``expires_at`` of a new key (UTC, ISO 8601), or None when keys do not expire."""
+    if not lifetime_days:
+        return None
+    return (now + datetime.timedelta(days=int(lifetime_days))).astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def choose(keys, clusters, now, rotate=False, rotate_before_days=0):
+    """What the run does with the service ID's keys: ``{"mint", "reuse", "previous", "why"}``.
+
+    ``reuse`` is the id of the live key the managed Secrets hold (the newest, when they hold several); ``previous`` the
+    key a rotation replaces (its value is put back everywhere if the new one fails); ``mint`` whether a new key is made.
+    """
+    used = tokens.in_use(clusters)
+    live = [k for k in keys or [] if k.get("id") and is_live(k, now)]
+    held = sorted((k for k in live if used.get(k["id"])), key=lambda k: (k.get("created_at") or "", k["id"]), reverse=True)
+    if not held:
+        gone = sorted(kid for kid in used if kid.startswith(API_KEY_ID_PREFIX) and kid not in {k["id"] for k in live})
+        why = "no managed Secret holds a live API key of the service ID"
+        if gone:
+            why += " (%s: deleted, expired or disabled)" % tokens.few(gone)
+        return {"mint": True, "reuse": None, "previous": None, "why": why}
+    key = held[0]
+    if rotate:
+        return {"mint": True, "reuse": None, "previous": key["id"], "why": "pull_secret_rotate: %s is replaced" % key["id"]}
+    left = days_left(key, now)
+    if left is not None and left <= (rotate_before_days or 0):
+        return {"mint": True, "reuse": None, "previous": key["id"],
+                "why": "%s expires in %.0f day(s), within pull_secret_apikey_rotate_before_days (%d)" % (key["id"], max(left, 0), rotate_before_days)}
+    return {"mint": False, "reuse": key["id"], "previous": key["id"], "why": "held by " + tokens.few(used[key["id"]])}
+
+
+def holders(clusters, key_id):
+    """``[(host, namespace)]`` of the managed Secrets that hold the key, as the read saw them."""
+    found = []
+    for cluster in clusters:
+        fact = cluster.get("fact") or {}
+        for namespace, entry in (fact.get("namespaces") or {}).items():
+            if entry.get("state") == "ours" and entry.get("token_id") == key_id:
+                found.append((cluster["host"], namespace))
+    return found
