@@ -13,6 +13,7 @@ import sys
 
 import pytest
 import yaml
+from ansible.playbook.block import Block
 from ansible.playbook.task import Task
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -23,6 +24,8 @@ MODULES = sorted(p.stem for p in (ROOT / "plugins" / "modules").glob("*.py") if 
 FORBIDDEN = re.compile(r"sandbox|127\.0\.0\.1|localhost:\d+|\[::1\]", re.IGNORECASE)
 FQCN = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+\.[a-z0-9_]+$")
 TASK_KEYWORDS = set(Task.fattributes) | {"action", "local_action", "vars"}
+BLOCK_KEYS = ("block", "rescue", "always")
+BLOCK_KEYWORDS = set(Block.fattributes)
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +40,19 @@ def _doc(docs, module):
     fqcn = "%s.%s" % (COLLECTION, module)
     assert fqcn in docs, "ansible-doc did not render %s" % fqcn
     return docs[fqcn]
+
+
+def _tasks(items, module):
+    """The tasks of EXAMPLES, those inside blocks (block, rescue, always) included."""
+    for item in items:
+        assert isinstance(item, dict), "EXAMPLES of %s: %r is not a task" % (module, item)
+        if any(key in item for key in BLOCK_KEYS):
+            unknown = sorted(set(item) - BLOCK_KEYWORDS)
+            assert not unknown, "EXAMPLES of %s, block %r: %s are not block keywords" % (module, item.get("name"), unknown)
+            for key in BLOCK_KEYS:
+                yield from _tasks(item.get(key) or [], module)
+        else:
+            yield item
 
 
 def _module_of(task):
@@ -67,8 +83,7 @@ def test_examples_are_tasks_with_fqcn_modules(docs, module):
     tasks = yaml.safe_load(examples)
     assert isinstance(tasks, list) and tasks, "EXAMPLES of %s are not a YAML list of tasks" % module
     own_module_used = False
-    for task in tasks:
-        assert isinstance(task, dict), "EXAMPLES of %s: %r is not a task" % (module, task)
+    for task in _tasks(tasks, module):
         assert task.get("name"), "EXAMPLES of %s: every task has a name (%r)" % (module, task)
         used = _module_of(task)
         assert FQCN.match(used), "EXAMPLES of %s, task %r: %s is not a fully qualified collection name" % (module, task["name"], used)
@@ -81,7 +96,7 @@ def test_examples_are_tasks_with_fqcn_modules(docs, module):
 @pytest.mark.parametrize("module", MODULES)
 def test_examples_use_documented_options(docs, module):
     """Options given to this collection's modules in any EXAMPLES exist (a typo or a removed option fails)."""
-    for task in yaml.safe_load(_doc(docs, module)["examples"]):
+    for task in _tasks(yaml.safe_load(_doc(docs, module)["examples"]), module):
         used = _module_of(task)
         if not used.startswith(COLLECTION + "."):
             continue
