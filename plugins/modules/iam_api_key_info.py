@@ -30,6 +30,7 @@ options:
   service_id:
     description:
       - The service ID whose keys are listed, by id (V(ServiceId-...)) or by name (exactly one in the account).
+      - When there is no such service ID the module does not fail; RV(keys) is empty and RV(iam_id) null.
       - Mutually exclusive with O(iam_id). One of them is required.
     type: str
   iam_id:
@@ -148,7 +149,7 @@ keys:
       state: live
       last_used_at: "2026-11-30T22:41:10Z"
 iam_id:
-  description: The IAM id whose keys were listed.
+  description: The IAM id whose keys were listed; null when there is no service ID O(service_id) (then RV(keys) is empty).
   returned: always
   type: str
   sample: iam-ServiceId-7b0d4e0c-52a8-4c7a-9e0c-3b1f0e0f4a61
@@ -172,13 +173,16 @@ class IAMApiKeyInfoModule(IAMModule):
         params = self.params
         if params['iam_id']:
             return params['iam_id'], self.iam.account_id(params['account_id'])
-        sid = self.service_id_for(self.iam.account_id(params['account_id']))
+        account_id = self.iam.account_id(params['account_id'])
+        sid = self.iam.find_service_id(params['service_id'], account_id)
+        if sid is None:  # an info module reports that there is nothing, rather than failing (as k8s_info does)
+            return None, account_id
         return sid['iam_id'], sid['account_id']
 
     def execute(self):
         params = self.params
         iam_id, account_id = self._owner()
-        keys = [k for k in self.iam.api_keys(account_id, iam_id)
+        keys = [k for k in (self.iam.api_keys(account_id, iam_id) if iam_id else [])
                 if params['name'] in (None, k.get('name')) and params['id'] in (None, k.get('id'))]
         if params['include_activity']:
             keys = [self.iam.get_api_key(k['id'], include_activity=True)[0] or k for k in keys]

@@ -74,3 +74,9 @@ def test_two_service_ids_with_the_name_are_refused(iam, capsys):
     a, b = iam.add_service_id('twin'), iam.add_service_id('twin')
     res = run(capsys, service_id='twin')
     assert res.failed and a['id'] in res['msg'] and b['id'] in res['msg']
+
+
+def test_no_such_service_id_lists_nothing(iam, capsys):
+    res = run(capsys, service_id='never-created')
+    assert not res.failed and res['keys'] == [] and res['iam_id'] is None and res['account_id'] == ACCOUNT
+    assert not iam.calls('GET', '/v1/apikeys')
