@@ -120,3 +120,23 @@ def test_forbidden_says_what_is_missing(iam, capsys):
     iam.forbidden.add('POST /v1/serviceids')
     res = run(capsys)
     assert res.failed and 'HTTP 403' in res['msg'] and 'IAM Identity' in res['msg'] and res['request_id']
+
+
+def test_timed_out_create_that_took_effect_is_adopted(iam, capsys):
+    iam.add_fault('POST', '/v1/serviceids', 'create_then_timeout')
+    res = run(capsys)
+    assert res['action'] == 'adopted' and len(iam.serviceids) == 1 and len(iam.calls('POST', '/v1/serviceids/')) == 1
+
+
+def test_timed_out_create_that_never_appears_is_sent_again_after_waiting(iam, capsys):
+    iam.add_fault('POST', '/v1/serviceids', 'read_timeout')
+    res = run(capsys, timeout=8)
+    assert res['action'] == 'created' and len(iam.serviceids) == 1 and len(iam.calls('POST', '/v1/serviceids/')) == 2
+    lists = iam.calls('GET', '/v1/serviceids/')
+    assert len(lists) >= 3  # the first look, polling while the request may still be in progress, then none
+
+
+def test_create_that_keeps_timing_out_says_to_run_again(iam, capsys):
+    iam.add_fault('POST', '/v1/serviceids', 'read_timeout', count=10)
+    res = run(capsys, timeout=4, retries=1)
+    assert res.failed and 'Run the task again' in res['msg'] and len(iam.calls('POST', '/v1/serviceids/')) == 2
