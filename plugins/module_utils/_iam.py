@@ -424,7 +424,6 @@ class IAMClient:
         self._authorization = None
         self._expires = 0
         self._details = None
-        self.logins = 0
         http.add_secret(apikey)
 
     # -- login -------------------------------------------------------------------------
@@ -445,7 +444,6 @@ class IAMClient:
             expires = int(body.get('expiration') or self._now() + lifetime)
         except (TypeError, ValueError):
             expires = self._now() + 3600
-        self.logins += 1
         self._authorization = '%s %s' % (body.get('token_type') or 'Bearer', body['access_token'])
         self.http.add_secret(self._authorization)
         self._expires = expires
