@@ -88,6 +88,12 @@ class ActionModule(ActionBase):
         return result
 
     # -- plumbing ---------------------------------------------------------------------------------------------------
+    def _hostvars(self):
+        """Every host's variables. Not ``or {}``: with only the implicit localhost (no inventory) ansible-core's
+        HostVars is empty, hence false, yet holds localhost."""
+        found = self._task_vars.get("hostvars")
+        return {} if found is None else found
+
     def _var(self, name, default=None):
         if name not in self._task_vars:
             return default
@@ -289,7 +295,7 @@ class ActionModule(ActionBase):
 
     # -- check_play: hosts of the play that are the same cluster ----------------------------------------------------
     def _check_play(self):
-        hostvars = self._task_vars.get("hostvars") or {}
+        hostvars = self._hostvars()
         identities = {}
         for host in self._task_vars.get("ansible_play_hosts") or []:
             fact = _hostvar(hostvars, host, "__pull_secret_cluster") or {}
@@ -432,7 +438,7 @@ class ActionModule(ActionBase):
         """The value of the key a managed Secret holds, from the first such Secret whose content is what the role wrote
         (its fingerprint annotation matches): the user ``iamapikey``'s password."""
         opts = self._opts
-        hostvars = self._task_vars.get("hostvars") or {}
+        hostvars = self._hostvars()
         for host, namespace in keys.holders(clusters, key_id):
             host_opts = self._templar.template(_hostvar(hostvars, host, "__pull_secret_opts") or {}) if host != self._task_vars.get(
                 "inventory_hostname") else opts
@@ -617,7 +623,7 @@ class ActionModule(ActionBase):
 
     # -- decide: what the play may revoke or must restore, from every cluster --------------------------------------
     def _clusters(self):
-        hostvars = self._task_vars.get("hostvars") or {}
+        hostvars = self._hostvars()
         return [{"host": h, "fact": _hostvar(hostvars, h, "__pull_secret_cluster")} for h in self._task_vars.get("ansible_play_hosts_all") or []]
 
     def _decide(self):

@@ -8,7 +8,7 @@
 DOCUMENTATION = r"""
 module: pull_secret_cluster
 short_description: One step of the pull_secret role in one cluster (used by the role)
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Used by the role C(ibm_dedicated.registry.pull_secret); there is little reason to call it elsewhere. Each task of
     the role's task files names one step; the decisions of each step are Python with unit tests

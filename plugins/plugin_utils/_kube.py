@@ -184,8 +184,9 @@ class Kube:
         meta = obj.get("metadata") or {}
         kind = obj.get("kind") or ""
         name = "%s/%s" % (meta["namespace"], meta.get("name")) if meta.get("namespace") else meta.get("name")
-        self._diffs[(kind, meta.get("namespace"), meta.get("name"))] = {"before": shown(before, kind), "after": shown(after, kind),
-                            "before_header": "%s %s" % (kind, name), "after_header": "%s %s" % (kind, name)}
+        header = "%s %s" % (kind, name)
+        self._diffs[(kind, meta.get("namespace"), meta.get("name"))] = {
+            "before": shown(before, kind), "after": shown(after, kind), "before_header": header, "after_header": header}
 
     def call(self, step, module, args, secret=False, check=None):
         """The module's result; retried on transient errors; raises KubeError on any failure."""

@@ -128,3 +128,14 @@ def test_audit_prints_only_its_own_path_and_fails_on_drift_with_the_audit(sandbo
     assert "Audit of Secret ibm-registry-pull (1 problem(s))" in told
     assert "ux-audit-gone: Secret ibm-registry-pull is missing. Repair: run playbooks/pull_secret.yml" in told
     assert "Audit failed (pull_secret_audit_fail_on_drift): 1 problem(s), listed above." in told
+
+
+def test_rotate_without_an_inventory_uses_the_implicit_localhost(sandbox, kube, tmp_path):
+    """Issue 16 (found while writing the no-checkout README): with no inventory (the implicit localhost, as an installed
+    collection runs), rotate.yml failed "before the new token could be proven" although the Pod pulled: ansible-core's
+    HostVars is empty, hence false, there."""
+    v = role_vars(sandbox, "ux-noinv", ansible_python_interpreter="{{ ansible_playbook_python }}")
+    assert run_playbook(PLAYBOOK, v, extra_args=["-i", str(tmp_path / "none.yml")]).rc == 0
+    rotated = run_playbook(ROOT / "playbooks" / "rotate.yml", v, extra_args=["-i", str(tmp_path / "none.yml")])
+    assert rotated.rc == 0, rotated
+    assert "failed before the new token could be proven" not in rotated.stdout

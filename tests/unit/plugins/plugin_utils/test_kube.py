@@ -488,11 +488,11 @@ def test_apply_of_a_secret_never_shows_its_data_even_if_the_module_diff_holds_it
     """hidden_fields asks kubernetes.core to leave the data out; an older kubernetes.core that still puts it in its diff
     is scrubbed here."""
     old = _secret("b2xkLXRva2Vu")
+    def side(data, token_id, version):
+        return {"data": data, "metadata": {"annotations": {"registry.ibm-dedicated.io/token-id": token_id}, "resourceVersion": version}}
+
     run = FakeRun({"changed": True, "method": "update", "result": {},
-                   "diff": {"before": {"data": old["data"], "metadata": {"annotations": {"registry.ibm-dedicated.io/token-id": "t0"},
-                                                                          "resourceVersion": "7"}},
-                            "after": {"data": _secret()["data"], "metadata": {"annotations": {"registry.ibm-dedicated.io/token-id": "t1"},
-                                                                              "resourceVersion": "8"}}}})
+                   "diff": {"before": side(old["data"], "t0", "7"), "after": side(_secret()["data"], "t1", "8")}})
     kube, _unused = make(run, connection={})
     kube.apply(STEP, [_secret()], secret=True)
     [entry] = kube.diffs

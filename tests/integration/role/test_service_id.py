@@ -1,0 +1,173 @@
+"""Issue 15: pull_secret_credential_type service_id end to end, through ansible-playbook against the sandbox (its IAM
+Identity and Policy Management stand-in, and a registry that lets a service-ID key pull only where a Reader policy of
+that service ID covers the repository's namespace)."""
+
+import base64
+import json
+import re
+
+from kube import Kube
+from playbook import run_playbook
+from role_helpers import PLAYBOOK, ROOT, SECRET, cluster_inventory, dockerconfig, is_ready, per_cluster, role_vars
+
+ROTATE = ROOT / "playbooks" / "rotate.yml"
+REVOKE = ROOT / "playbooks" / "revoke.yml"
+KEY_ID = "registry.ibm-dedicated.io/token-id"
+
+
+def sid_vars(sandbox, name, **overrides):
+    """Role variables for a service ID of the test's own (tests share the sandbox and its IAM account)."""
+    user = sandbox["users"][0]
+    return role_vars(sandbox, name, pull_secret_credential_type="service_id", pull_secret_apikey=user["apikey"],
+                     pull_secret_username="", pull_secret_password="", pull_secret_service_id_name=f"test-{name}", **overrides)
+
+
+def service_id(sandbox, name):
+    found = [s for s in sandbox.admin.iam_state()["serviceids"] if s["name"] == name]
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
+def keys(sandbox, name):
+    """The API keys of the test's service ID, as IAM shows them (never a value)."""
+    sid = service_id(sandbox, name)
+    return [k for k in sandbox.admin.iam_state()["apikeys"] if sid and k["iam_id"] == sid["iam_id"]]
+
+
+def live_keys(sandbox, name):
+    return [k for k in keys(sandbox, name) if k["live"]]
+
+
+def policies(sandbox, name):
+    sid = service_id(sandbox, name)
+    return [p for p in sandbox.admin.iam_state()["policies"] if sid and any(
+        a.get("value") == sid["iam_id"] for s in p["subjects"] for a in s["attributes"])]
+
+
+def granted(policy):
+    return {a["name"]: a["value"] for a in policy["resources"][0]["attributes"]}
+
+
+def held(kube, namespace):
+    """(key id annotation, user, password) of the Secret."""
+    secret = kube.secret(namespace, SECRET)
+    entry = next(iter(dockerconfig(secret)["auths"].values()))
+    return secret["metadata"]["annotations"][KEY_ID], entry["username"], entry["password"]
+
+
+def test_service_id_first_run_then_nothing_changes_and_no_value_is_printed(sandbox, kube):
+    """Issue 15: the service ID, its Reader policy on the image's registry namespace and one live key (user
+    iamapikey) that the Pod proves; a re-run mints nothing and writes nothing; -vvvv never shows the key."""
+    v = sid_vars(sandbox, "sid-basic")
+    name, ns = v["pull_secret_service_id_name"], v["pull_secret_namespaces"][0]
+    first = run_playbook(PLAYBOOK, v)
+    assert first.rc == 0, first
+    sid = service_id(sandbox, name)
+    assert sid is not None
+    [policy] = policies(sandbox, name)
+    assert [r["role_id"] for r in policy["roles"]] == ["crn:v1:bluemix:public:iam::::serviceRole:Reader"]
+    assert granted(policy)["serviceName"] == "container-registry" and granted(policy)["resource"] == "acme"
+    [key] = live_keys(sandbox, name)
+    assert key["expires_at"], "a key of the role expires (pull_secret_apikey_lifetime_days)"
+    key_id, user, password = held(kube, ns)
+    assert (key_id, user) == (key["id"], "iamapikey") and password != v["pull_secret_apikey"]
+    assert is_ready(kube.pod(ns, "ibm-registry-pull-check"))
+    assert re.search(rf"API key {key['id']} \(minted", " ".join(first.stdout.split())), first.stdout
+
+    kube.reset_requests()
+    second = run_playbook(PLAYBOOK, v, verbosity=4, diff=True)
+    assert second.rc == 0 and second.changed == 0, second
+    assert [k["id"] for k in keys(sandbox, name)] == [key["id"]], "nothing minted"
+    assert kube.requests()["writes"] == 0
+    needles = {"the service ID's key": password, "the admin's key": v["pull_secret_apikey"],
+               "user:key in base64": base64.b64encode(f"iamapikey:{password}".encode()).decode(),
+               ".dockerconfigjson": kube.secret(ns, SECRET)["data"][".dockerconfigjson"]}
+    hits = [what for what, value in needles.items() if value in second.output]
+    assert not hits, f"secrets in the -vvvv output: {hits}"
+    assert "reused" in second.stdout
+
+
+def test_scope_change_updates_the_policy_and_a_key_scoped_elsewhere_cannot_pull(sandbox, kube):
+    """Issue 15: the policy follows pull_secret_registry_namespaces; a key whose policy does not cover the image's
+    namespace is refused by the registry, and the role says so (the Pod's pull fails on its credentials)."""
+    other = "acme-scope"
+    sandbox.admin.add_namespace(other, sandbox["orgs"][0]["name"])
+    v = sid_vars(sandbox, "sid-scope", pull_secret_registry_namespaces=[other], pull_secret_pod_wait_timeout=30)
+    name = v["pull_secret_service_id_name"]
+    denied = run_playbook(PLAYBOOK, v, timeout=120)
+    assert denied.rc != 0, denied
+    told = " ".join(denied.stdout.split())
+    assert "the image pull failed" in told and ("denied" in told or "unauthorized" in told.lower()), denied.stdout
+    assert [granted(p)["resource"] for p in policies(sandbox, name)] == [other]
+
+    fixed = run_playbook(PLAYBOOK, dict(v, pull_secret_registry_namespaces=["acme"]))
+    assert fixed.rc == 0, fixed
+    assert [granted(p)["resource"] for p in policies(sandbox, name)] == ["acme"]
+    assert len(live_keys(sandbox, name)) == 1, "the key was kept: only its scope was wrong"
+
+
+def test_rotation_and_the_expiry_window_replace_the_key_without_a_gap(sandbox, kube):
+    """Issue 15: pull_secret_rotate mints a new key, writes and proves it, then deletes the old one; a run inside
+    pull_secret_apikey_rotate_before_days of the key's expiry does the same by itself."""
+    v = sid_vars(sandbox, "sid-rotate", pull_secret_apikey_lifetime_days=20)
+    name, ns = v["pull_secret_service_id_name"], v["pull_secret_namespaces"][0]
+    assert run_playbook(PLAYBOOK, v).rc == 0
+    [first] = live_keys(sandbox, name)
+
+    rotated = run_playbook(ROTATE, v)
+    assert rotated.rc == 0, rotated
+    [second] = live_keys(sandbox, name)
+    assert second["id"] != first["id"] and held(kube, ns)[0] == second["id"]
+    assert first["id"] not in {k["id"] for k in keys(sandbox, name)}, "the old key is deleted"
+
+    # The key expires in 20 days; a run that rotates 20 days before expiry replaces it.
+    window = run_playbook(PLAYBOOK, dict(v, pull_secret_apikey_lifetime_days=90, pull_secret_apikey_rotate_before_days=20))
+    assert window.rc == 0, window
+    [third] = live_keys(sandbox, name)
+    assert third["id"] not in (first["id"], second["id"]) and held(kube, ns)[0] == third["id"]
+    assert "within pull_secret_apikey_rotate_before_days" in " ".join(window.stdout.split())
+    assert is_ready(kube.pod(ns, "ibm-registry-pull-check"))
+
+
+def test_a_key_deleted_behind_our_back_is_replaced(sandbox, kube):
+    """Issue 15: no Secret holds a live key any more (deleted in IAM): the next run mints one and proves it."""
+    v = sid_vars(sandbox, "sid-gone")
+    name, ns = v["pull_secret_service_id_name"], v["pull_secret_namespaces"][0]
+    assert run_playbook(PLAYBOOK, v).rc == 0
+    [old] = live_keys(sandbox, name)
+    sandbox.admin.delete_apikey(old["id"])
+    again = run_playbook(PLAYBOOK, v)
+    assert again.rc == 0, again
+    [new] = live_keys(sandbox, name)
+    assert new["id"] != old["id"] and held(kube, ns)[0] == new["id"]
+
+
+def test_failed_rotation_in_one_of_three_clusters_puts_the_old_key_back_everywhere(sandbox3, tmp_path):
+    """Issue 15: the new key cannot be proven in sandbox-3: every Secret gets the old key back, the new key is deleted,
+    and the run fails naming sandbox-3."""
+    v = per_cluster(sid_vars(sandbox3, "sid-rot3", pull_secret_pod_wait_timeout=20), "pull_secret_pod_image")
+    name, ns = v["pull_secret_service_id_name"], v["pull_secret_namespaces"][0]
+    args = cluster_inventory(sandbox3, tmp_path / "inv.yml", {"pull_secret_pod_image": sandbox3["images"][0]})
+    assert run_playbook(PLAYBOOK, v, extra_args=args).rc == 0
+    [old] = live_keys(sandbox3, name)
+    third = sandbox3.cluster_admin(2)
+    try:
+        third.add_fault(verb="create", resource="pods", namespace=ns, action="status", status=403, count=50)
+        result = run_playbook(ROTATE, v, extra_args=args, timeout=240)
+    finally:
+        third.clear_faults()
+    assert result.rc != 0 and "sandbox-3" in result.output, result
+    assert [k["id"] for k in live_keys(sandbox3, name)] == [old["id"]], "the new key is deleted, the old one live"
+    assert {held(Kube(sandbox3, i), ns)[0] for i in range(3)} == {old["id"]}
+
+
+def test_revoke_deletes_the_keys_no_secret_holds(sandbox, kube):
+    v = sid_vars(sandbox, "sid-absent", pull_secret_pod_enabled=False)
+    name, ns = v["pull_secret_service_id_name"], v["pull_secret_namespaces"][0]
+    assert run_playbook(PLAYBOOK, v).rc == 0
+    assert len(live_keys(sandbox, name)) == 1
+    removed = run_playbook(REVOKE, v)
+    assert removed.rc == 0, removed
+    assert kube.secret(ns, SECRET) is None
+    assert keys(sandbox, name) == []
+    assert json.dumps(sandbox.admin.iam_state()).count(name) >= 1  # the service ID stays (another consumer may use it)
