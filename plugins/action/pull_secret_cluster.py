@@ -358,7 +358,7 @@ class ActionModule(ActionBase):
         if self._opts.get("rotate"):
             return True
         key = self._var("__pull_secret_key") or {}
-        return self._opts.get("credential_type") == "service_id" and bool(key.get("mint") and key.get("previous"))
+        return self._opts.get("credential_type") == "service_id" and bool(key.get("mint") and (key.get("previous") or key.get("migrate_from")))
 
     def _credential(self):
         """``(user, password, id)`` for the Secrets: the registry token the role registered, the previous one on a
@@ -371,6 +371,8 @@ class ActionModule(ActionBase):
             minted = self._minted_key()
             if minted is not None and not restore:
                 return "iamapikey", minted.get("apikey") or PLACEHOLDER, minted.get("id") or ""
+            if restore and key.get("migrate_from"):  # a migration that failed: the registry token goes back
+                return "token", key["migrate_from"]["token"], key["migrate_from"]["id"]
             return "iamapikey", key.get("apikey"), key.get("previous") if restore else key.get("reuse")
         if restore:
             token = self._var("__pull_secret_restore") or {}
@@ -432,11 +434,33 @@ class ActionModule(ActionBase):
                    msg="%s API key: %s" % ("mint an" if choice["mint"] else "reuse the", choice["why"]))
         if value is not None:
             out.update(apikey=value, _ansible_no_log=True)
+        migrated = self._migration(clusters)
+        if migrated:
+            out.update(migrate_from=migrated, _ansible_no_log=True)
         return out
 
-    def _held_value(self, key_id, clusters):
-        """The value of the key a managed Secret holds, from the first such Secret whose content is what the role wrote
-        (its fingerprint annotation matches): the user ``iamapikey``'s password."""
+    def _migration(self, clusters):
+        """Managed Secrets of the targets that hold a registry token move to the service ID's key in this run: a rotation
+        from that token (kept, with its value read back from a Secret, to be put back if the key fails anywhere)."""
+        held = tokens.held_by_user(clusters, "token")
+        if not held:
+            return None
+        if len(held) > 1:
+            raise StepError("The managed Secrets hold %d different registry tokens (%s); a migration to the service ID replaces one. "
+                            "Run the role with pull_secret_credential_type: token first, so that they all hold one." % (
+                                len(held), "; ".join("%s in %s" % (t, tokens.few(w)) for t, w in sorted(held.items()))))
+        (token_id, where), = held.items()
+        value = self._held_value(token_id, clusters, user="token")
+        if value is None:
+            raise StepError("The managed Secrets in %s hold registry token %s but were changed by hand: their content cannot be put "
+                            "back if the service ID's key fails. Run the role with pull_secret_credential_type: token first." % (
+                                tokens.few(where), token_id))
+        descriptions = tokens.descriptions_of(clusters, token_id)
+        return {"id": token_id, "token": value, "description": descriptions[0] if len(descriptions) == 1 else None, "held_in": sorted(where)}
+
+    def _held_value(self, key_id, clusters, user="iamapikey"):
+        """The value of the credential a managed Secret holds, from the first such Secret whose content is what the role
+        wrote (its fingerprint annotation matches): the password of ``user``."""
         opts = self._opts
         hostvars = self._hostvars()
         for host, namespace in keys.holders(clusters, key_id):
@@ -447,7 +471,7 @@ class ActionModule(ActionBase):
                         "cluster %s (context %s)" % (host, identity.get("context") or "(current)"))
             secret = kube.get("Read back the API key from Secret %s in %s" % (opts["name"], namespace), "Secret", namespace, opts["name"],
                               secret=True)
-            value = plan.held_password(secret, "iamapikey", key_id)
+            value = plan.held_password(secret, user, key_id)
             if value:
                 return value
         return None
@@ -633,7 +657,7 @@ class ActionModule(ActionBase):
         opts = self._opts
         clusters = self._clusters()
         listed, current, previous, manages = self._managed()
-        out = {"changed": False, "revoke": [], "kept": [], "failures": [], "restore": False, "then": ""}
+        out = {"changed": False, "revoke": [], "kept": [], "failures": [], "restore": False, "then": [], "migrated": {}}
         if self._rotating() and opts.get("state") == "present":
             out["failures"] = tokens.rotation_failures(clusters)
             if self._task.args.get("restore"):
@@ -642,13 +666,34 @@ class ActionModule(ActionBase):
                 out.update(tokens.revocable(new, not opts.get("token_read_write"), clusters, keep=(previous,) if previous else (),
                                             manages=manages))
                 return out
-            out["then"] = "rotate_finish.yml"
+            out["then"] = ["rotate_finish.yml"]
             if out["failures"]:
                 out["restore"] = bool(previous)
                 return out
         out.update(tokens.revocable(listed, not opts.get("token_read_write"), clusters, keep=(current,) if current else (), manages=manages))
-        if not out["then"] and out["revoke"]:
-            out["then"] = "revoke_%s.yml" % opts.get("credential_type", "token")
+        out["migrated"] = self._migrated_tokens(clusters)
+        if not out["then"]:  # a rotation finishes (and revokes) in rotate_finish.yml
+            out["then"] = (["revoke_%s.yml" % opts.get("credential_type", "token")] if out["revoke"] else []) + (
+                ["migrate_tokens.yml"] if out["migrated"]["revoke"] else [])
+        return out
+
+    def _migrated_tokens(self, clusters):
+        """The registry token the Secrets held before a migration to the service ID: revoked (pull_secret_migrate_revoke_tokens)
+        once every cluster proved the key, unless a Secret the run cannot vouch for may still hold it."""
+        migrated = ((self._var("__pull_secret_key") or {}).get("migrate_from") or {})
+        out = {"revoke": [], "kept": [], "description": migrated.get("description"), "id": migrated.get("id")}
+        if not migrated.get("id"):
+            return out
+        if not self._opts.get("migrate_revoke_tokens"):
+            out["kept"].append({"id": migrated["id"], "why": "pull_secret_migrate_revoke_tokens is false: revoke it yourself once "
+                                "nothing else pulls with it"})
+            return out
+        unproven = [c["host"] for c in clusters if not ((c.get("fact") or {}).get("proof") or {}).get("proven")]
+        if unproven:
+            out["kept"].append({"id": migrated["id"], "why": "the key is not proven in %s" % ", ".join(unproven)})
+            return out
+        decision = tokens.revocable([{"id": migrated["id"]}], True, clusters, manages=lambda token: True)
+        out.update(revoke=decision["revoke"], kept=decision["kept"])
         return out
 
     def _managed(self):
@@ -661,7 +706,8 @@ class ActionModule(ActionBase):
             listed = list((self._var("__pull_secret_listed") or {}).get("keys") or [])
             if minted.get("id") and all(k.get("id") != minted["id"] for k in listed):
                 listed.append({"id": minted["id"], "state": "live"})
-            return listed, minted.get("id") or key.get("reuse"), key.get("previous"), keys.manageable
+            previous = key.get("previous") or (key.get("migrate_from") or {}).get("id")  # a migration puts the token back
+            return listed, minted.get("id") or key.get("reuse"), previous, keys.manageable
         token = self._var("__pull_secret_token") or {}
         listed = token.get("tokens") or (self._var("__pull_secret_listed") or {}).get("tokens") or []
         if opts.get("rotate") and token.get("id") and all(t.get("id") != token["id"] for t in listed):
@@ -725,18 +771,23 @@ class ActionModule(ActionBase):
         opts = self._opts
         identity, kube, targets, _selected, secrets, seen_all = self._read_secrets()
         accounts, _unused = self._read_named(kube, "ServiceAccount", targets, step="Read the service accounts", cluster_wide=seen_all)
-        listed = []
+        listed, listed_keys = [], None
         if opts["credential_type"] == "token":
             listed = self._ibm_result("__pull_secret_audit_tokens", "Read the registry tokens with the description", "tokens").get("tokens") or []
+        elif opts["credential_type"] == "service_id":
+            listed_keys = self._ibm_result("__pull_secret_audit_keys", "Read the service ID's API keys", "keys").get("keys") or []
         apikey = self._credential()[1] if opts["credential_type"] == "iamapikey" else None
-        part = audit_cluster(self._task_vars.get("inventory_hostname"), identity, targets, secrets, accounts, listed, opts, apikey=apikey)
+        part = audit_cluster(self._task_vars.get("inventory_hostname"), identity, targets, secrets, accounts, listed, opts, apikey=apikey,
+                             keys=listed_keys)
         return {"changed": False, "cluster": {"audit": part, "done": True, "seen_all": seen_all}}
 
     def _report(self):
         from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._pull_secret_audit import audit_report, report_files
 
         listed = (self._var("__pull_secret_audit_tokens") or {}).get("tokens") or []
-        report = audit_report(self._clusters(), self._task_vars.get("ansible_play_hosts") or [], listed, self._opts)
+        found_keys = self._var("__pull_secret_audit_keys") or {}
+        report = audit_report(self._clusters(), self._task_vars.get("ansible_play_hosts") or [], listed, self._opts,
+                              keys=found_keys.get("keys") or [], service_id_found=bool(found_keys.get("iam_id")) or "keys" not in found_keys)
         path = self._opts.get("audit_report_path")
         if path:
             for target, text in report_files(report, os.path.expanduser(path), self._opts.get("audit_report_formats")):

@@ -280,6 +280,8 @@ def _service_id_problems(v):
             problems.append("registry namespace %s is not valid (4 to 30 lower-case letters, digits, \"-\" and \"_\", starting "
                             "with a letter or digit): correct pull_secret_registry_namespaces or the first part of "
                             "pull_secret_pod_image" % _quote(namespace))
+    if v.get("migrate_revoke_tokens") and not _text(v.get("org")).strip():
+        problems.append("pull_secret_migrate_revoke_tokens needs pull_secret_org: the organization whose registry tokens are revoked")
     if not registry_namespaces(v):
         problems.append("pull_secret_credential_type service_id needs the registry namespaces to grant: set "
                         "pull_secret_registry_namespaces, or pull_secret_pod_image (its first path segment)")

@@ -44,6 +44,27 @@ def in_use(clusters):
     return used
 
 
+def held_by_user(clusters, user):
+    """``{credential id: ["cluster/namespace", ...]}`` of the managed target Secrets whose credential is of ``user``
+    (``token``: a registry token)."""
+    held = {}
+    for cluster in clusters:
+        for namespace, entry in ((cluster.get("fact") or {}).get("namespaces") or {}).items():
+            if entry.get("state") == "ours" and entry.get("user") == user and entry.get("token_id"):
+                held.setdefault(entry["token_id"], []).append("%s/%s" % (cluster["host"], namespace))
+    return held
+
+
+def descriptions_of(clusters, token_id):
+    """The token descriptions recorded on the managed target Secrets that hold ``token_id``."""
+    found = set()
+    for cluster in clusters:
+        for entry in ((cluster.get("fact") or {}).get("namespaces") or {}).values():
+            if entry.get("token_id") == token_id and entry.get("description"):
+                found.add(entry["description"])
+    return sorted(found)
+
+
 def unaccounted(clusters):
     """Clusters whose Secrets the run cannot vouch for, with why."""
     out = []

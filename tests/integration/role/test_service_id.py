@@ -171,3 +171,31 @@ def test_revoke_deletes_the_keys_no_secret_holds(sandbox, kube):
     assert kube.secret(ns, SECRET) is None
     assert keys(sandbox, name) == []
     assert json.dumps(sandbox.admin.iam_state()).count(name) >= 1  # the service ID stays (another consumer may use it)
+
+
+def test_migration_from_token_secrets_is_a_rotation_then_revokes_the_token(sandbox, kube):
+    """Issue 15: Secrets the role made with registry tokens move to the service ID's key in one run, proven before the
+    token is revoked (pull_secret_migrate_revoke_tokens); a key that cannot pull puts the token back everywhere."""
+    token_vars = role_vars(sandbox, "sid-migrate", pull_secret_pod_wait_timeout=30)
+    ns, description = token_vars["pull_secret_namespaces"][0], token_vars["pull_secret_token_description"]
+    assert run_playbook(PLAYBOOK, token_vars).rc == 0
+    [token] = [t for t in sandbox.admin.state()["tokens"] if t["description"] == description and not t["revoked"]]
+    assert held(kube, ns)[0] == token["id"]
+
+    v = sid_vars(sandbox, "sid-migrate", pull_secret_migrate_revoke_tokens=True, pull_secret_pod_wait_timeout=30)
+    name = v["pull_secret_service_id_name"]
+    sandbox.admin.add_namespace("acme-nothere", sandbox["orgs"][0]["name"])
+    failed = run_playbook(PLAYBOOK, dict(v, pull_secret_registry_namespaces=["acme-nothere"]), timeout=180)
+    assert failed.rc != 0, failed
+    key_id, user, _password = held(kube, ns)
+    assert (key_id, user) == (token["id"], "token"), "the token is back in the Secret"
+    assert live_keys(sandbox, name) == [], "the key that could not pull is deleted"
+    assert not {t["id"]: t for t in sandbox.admin.state()["tokens"]}[token["id"]]["revoked"]
+
+    migrated = run_playbook(PLAYBOOK, v)
+    assert migrated.rc == 0, migrated
+    [key] = live_keys(sandbox, name)
+    assert held(kube, ns)[:2] == (key["id"], "iamapikey")
+    live = {t["id"] for t in sandbox.admin.state()["tokens"] if not t["revoked"]}
+    assert token["id"] not in live, "the old token is revoked"
+    assert f"Registry token {token['id']} (held before the migration to the service ID): revoked" in " ".join(migrated.stdout.split())
