@@ -3,10 +3,11 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The pull_secret role's audit (``pull_secret_state: audit``): pure functions, unit-tested.
 
-``audit_cluster`` judges one cluster's Secrets against the registry's token list; ``audit_report`` puts every cluster's
-part and the token list together, with the summary the role shows. Nothing returned here holds a credential: a
-Secret is described by its status, the id of the token it holds (the JWT's ``jti``, not a secret) and, when it is
-stale, what differs from what the role would write, in words.
+``audit_cluster`` judges one cluster's Secrets against the registry's token list (or, with the credential type
+``service_id``, the service ID's API keys); ``audit_report`` puts every cluster's part and that list together, with the
+summary the role shows. Nothing returned here holds a credential: a Secret is described by its status, the id of the
+token it holds (the JWT's ``jti``, or an API key's ``ApiKey-...`` id: neither is a secret) and, when it is stale, what
+differs from what the role would write, in words.
 """
 
 import base64
@@ -21,6 +22,7 @@ from ansible_collections.ibm_dedicated.registry.plugins.filter.docker_config_jso
     docker_config_fingerprint,
     docker_config_json,
 )
+from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _pull_secret_keys as api_keys
 from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _pull_secret_plan as plan
 from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._pull_secret_tokens import is_live, is_permanent, same_access
 
@@ -31,7 +33,7 @@ _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 # -- one cluster ----------------------------------------------------------------------------------------------------
-def audit_cluster(host, identity, targets, secrets, accounts, tokens, opts, apikey=None, now=None):
+def audit_cluster(host, identity, targets, secrets, accounts, tokens, opts, apikey=None, now=None, keys=None):
     """This cluster's part of the audit (JSON-able, never a credential)::
 
         {"cluster", "context", "server",
@@ -42,7 +44,8 @@ def audit_cluster(host, identity, targets, secrets, accounts, tokens, opts, apik
     ``secrets``: the Secrets named ``opts["name"]`` as kubernetes.core returns them (with data); ``accounts``: the
     ServiceAccounts; ``tokens``: registry_token_info's list with values; ``opts``: the role's converted options;
     ``apikey``: the IBM Cloud API key when the credential type is ``iamapikey`` (without it the key itself cannot be
-    compared, everything else is).
+    compared, everything else is); ``keys``: iam_api_key_info's list of the service ID's keys when the credential type
+    is ``service_id`` (never a value: a key is judged by its id, the value is only compared with what the role writes).
     """
     name = opts["name"]
     now = time.time() if now is None else now
@@ -53,7 +56,7 @@ def audit_cluster(host, identity, targets, secrets, accounts, tokens, opts, apik
         if metadata.get("name", name) == name:
             objects[metadata.get("namespace")] = secret
     references = _references(accounts, name)
-    listed = {str(t["id"]): t for t in tokens or [] if t.get("id")}
+    listed = {str(t["id"]): t for t in (keys if opts.get("credential_type") == "service_id" else tokens) or [] if t.get("id")}
     description = _expected_description(found["namespaces"], opts)
     namespaces, problems = {}, []
     for namespace, state in found["namespaces"].items():
@@ -121,9 +124,12 @@ def _differences(secret, state, listed, opts, description, apikey, now):
             reasons.append("email is %s, expected %s" % (entry["email"] or "(none)", email or "(none)"))
     content_id = _content_id(entry)
 
-    # the credential, at the registry
+    # the credential, at the registry (or in IAM)
     password, token_id = None, None
-    if user == "iamapikey":
+    service_id = opts.get("credential_type") == "service_id"
+    if service_id:
+        token_id, password = _key_differences(entry, state, listed, opts, now, reasons)
+    elif user == "iamapikey":
         token_id = "iamapikey"
         if entry and entry["user"] == "iamapikey":
             if apikey and entry["password"] != apikey:
@@ -155,7 +161,7 @@ def _differences(secret, state, listed, opts, description, apikey, now):
 
     # our annotations
     recorded = annotations.get(plan.TOKEN_ID)
-    if content_id and recorded != content_id:
+    if content_id and recorded != content_id and not (service_id and content_id == "iamapikey"):  # a key's id is only recorded
         reasons.append("annotation token-id says %s but the Secret holds %s" % (recorded or "(nothing)", content_id))
     if text is not None and annotations.get(plan.FINGERPRINT) != "sha256:" + docker_config_fingerprint(text):
         reasons.append("annotation fingerprint does not match the content")
@@ -169,6 +175,34 @@ def _differences(secret, state, listed, opts, description, apikey, now):
         if plan.digest(annotations_desired, _b64(desired)) != state.get("digest"):
             reasons.append("the .dockerconfigjson is not laid out as the role writes it")
     return reasons
+
+
+def _key_differences(entry, state, listed, opts, now, reasons):
+    """Credential type ``service_id``: the API key a Secret of ours holds (by the id it records), judged against the
+    service ID's keys in IAM. Adds what differs to ``reasons``; ``(key id, password)`` for the layout check."""
+    service_id = opts.get("service_id_name")
+    if state.get("user") != "iamapikey" or not entry or entry["user"] != "iamapikey":
+        if not reasons:
+            reasons.append("holds no API key of service ID %s" % service_id)
+        return None, None
+    key_id = state.get("token_id") or ""
+    if not key_id.startswith(plan.API_KEY_ID_PREFIX):
+        reasons.append("holds an API key that is not of service ID %s (annotation token-id is %s, not an API key id)" % (
+            service_id, key_id or "(nothing)"))
+        return None, None
+    key = listed.get(key_id)
+    when = _moment(now)
+    if key is None:
+        reasons.append("key %s is not a key of service ID %s" % (key_id, service_id))
+    elif key.get("disabled") or key.get("state") == "disabled":
+        reasons.append("key %s is disabled" % key_id)
+    elif not api_keys.is_live(key, when):
+        reasons.append("key %s is expired since %s" % (key_id, key.get("expires_at") or "(IAM does not say when)"))
+    return key_id, entry["password"]
+
+
+def _moment(now):
+    return datetime.datetime.fromtimestamp(now, datetime.timezone.utc)
 
 
 def _credential(entry):
@@ -220,7 +254,7 @@ def _quoted(value):
 
 
 # -- the whole audit ------------------------------------------------------------------------------------------------
-def audit_report(clusters, play_hosts, tokens, opts, now=None):
+def audit_report(clusters, play_hosts, tokens, opts, now=None, keys=None, service_id_found=True):
     """Every cluster's part and the token list, put together (JSON-able, never a credential)::
 
         {"generated_at", "secret_name", "credential_type", "token_description",
@@ -228,8 +262,12 @@ def audit_report(clusters, play_hosts, tokens, opts, now=None):
                      "created_at", "age_days", "used_by": ["cluster/namespace"]}],
          "clusters": [part, or {"cluster", "error"}], "problems": [...], "in_order": bool, "lines": [summary]}
 
+    With the credential type ``service_id`` the report also has ``service_id_name``, ``api_keys`` (see
+    :func:`_key_entries`) and ``notices`` (a key due for rotation: not a problem, the next run of the role rotates it).
+
     ``clusters``: ``[{"host", "fact"}]`` for every host of the play (``fact`` the host's ``__pull_secret_cluster``, whose
-    ``audit`` is that host's part, or None); ``play_hosts``: the hosts still in the play.
+    ``audit`` is that host's part, or None); ``play_hosts``: the hosts still in the play; ``keys``: iam_api_key_info's
+    list of the service ID's keys; ``service_id_found``: whether IAM knows the service ID.
     """
     now = time.time() if now is None else now
     readonly = not opts.get("token_read_write")
@@ -279,10 +317,51 @@ def audit_report(clusters, play_hosts, tokens, opts, now=None):
         "generated_at": datetime.datetime.fromtimestamp(now, datetime.timezone.utc).strftime(_TIME_FORMAT),
         "secret_name": opts.get("name"), "credential_type": opts.get("credential_type"),
         "token_description": opts.get("token_description"), "tokens": listed, "clusters": parts, "problems": problems,
-        "in_order": not problems,
     }
+    if opts.get("credential_type") == "service_id":
+        entries, key_problems, notices = _key_entries(keys, used, unaudited, opts, now, service_id_found)
+        problems.extend(key_problems)
+        report.update(service_id_name=opts.get("service_id_name"), api_keys=entries, notices=notices)
+    report["in_order"] = not problems
     report["lines"] = _summary(report)
     return report
+
+
+def _key_entries(keys, used, unaudited, opts, now, found=True):
+    """The service ID's API keys for the report, oldest first (never a value)::
+
+        [{"id", "name", "state": "live"|"expired"|"disabled", "live", "created_at", "expires_at", "days_left", "disabled",
+          "locked", "last_used_at", "used_by": ["cluster/namespace"], "rotate_due"}]
+
+    with the problems (a live key no Secret uses; no live key at all) and the notices (a key within
+    pull_secret_apikey_rotate_before_days of its expiry)."""
+    service_id = opts.get("service_id_name")
+    before = opts.get("apikey_rotate_before_days") or 0
+    when = _moment(now)
+    entries, problems, notices = [], [], []
+    for key in keys or []:
+        key_id = key.get("id")
+        live = api_keys.is_live(key, when)
+        left = api_keys.days_left(key, when)
+        state = "live" if live else "disabled" if key.get("disabled") or key.get("state") == "disabled" else "expired"
+        holders = sorted(set(used.get(key_id, [])))
+        due = bool(live and left is not None and left <= before)
+        entries.append({"id": key_id, "name": key.get("name"), "state": state, "live": live, "created_at": key.get("created_at"),
+                        "expires_at": key.get("expires_at"), "days_left": None if left is None else round(left, 1),
+                        "disabled": bool(key.get("disabled")), "locked": bool(key.get("locked")),
+                        "last_used_at": key.get("last_used_at"), "used_by": holders, "rotate_due": due})
+        if live and not holders:
+            problems.append("API key %s of service ID %s is live but no Secret of this play uses it%s" % (
+                key_id, service_id, " (it may be used where the audit could not look: %s)" % ", ".join(unaudited) if unaudited else ""))
+        if due:
+            notices.append("API key %s expires in %.1f day(s) (%s), within pull_secret_apikey_rotate_before_days (%d): the next "
+                           "run of playbooks/pull_secret.yml rotates it" % (key_id, max(left, 0), key.get("expires_at"), before))
+    if not found:
+        problems.append("service ID %s does not exist in IAM. Repair: run playbooks/pull_secret.yml (same variables)" % service_id)
+    elif not any(e["live"] for e in entries):
+        problems.append("service ID %s has no live API key named %s. Repair: run playbooks/pull_secret.yml (same variables)" % (
+            service_id, service_id))
+    return entries, problems, notices
 
 
 def _age_days(created, now):
@@ -303,6 +382,10 @@ def _age_days(created, now):
 def _summary(report):
     """What the role shows: one line for the Secret, one per token, one per cluster, then the problems."""
     lines = ["Audit of Secret %s (%s)" % (report["secret_name"], "in order" if report["in_order"] else "%d problem(s)" % len(report["problems"]))]
+    for key in report.get("api_keys") or []:
+        lines.append("API key %s: %s, %s%s%s, used by %d Secret(s)" % (
+            key["id"], key["state"], "expires %s (%s day(s) left)" % (key["expires_at"], key["days_left"]) if key["expires_at"] else "never expires",
+            ", locked" if key["locked"] else "", ", last used %s" % key["last_used_at"] if key["last_used_at"] else "", len(key["used_by"])))
     for token in report["tokens"]:
         lines.append("token %s: %s, %s, %s%s, used by %d Secret(s)%s" % (
             token["id"], "live" if token["live"] else "revoked" if token["revoked"] else "expired",
@@ -320,6 +403,7 @@ def _summary(report):
         ordered = sorted(counts.items(), key=lambda item: STATUSES.index(item[0]) if item[0] in STATUSES else len(STATUSES))
         lines.append("%s: %s namespace(s)" % (cluster["cluster"], ", ".join("%d %s" % (n, s) for s, n in ordered) or "0"))
     lines.extend(report["problems"])
+    lines.extend(report.get("notices") or [])
     return lines
 
 
@@ -398,20 +482,44 @@ def _sections(report):
             "permanent" if token.get("permanent") else _text(token.get("expiry")) or "unknown",
             _text(token.get("created_at")), "" if token.get("age_days") is None else _text(token.get("age_days")),
             "yes" if token.get("managed") else "no (other access)", _text(token.get("used_by")) or "none"], "state": state})
+    credentials = ("Registry tokens", ["Token id", "Description", "State", "Access", "Expiry", "Created", "Age (days)", "Managed", "Used by"],
+                   tokens, "No registry token is listed.")
+    facts = [("Generated", _text(report.get("generated_at"))), ("Credential type", _text(report.get("credential_type")))]
+    if report.get("credential_type") == "service_id":
+        service_id = _text(report.get("service_id_name"))
+        facts.append(("Service ID", service_id))
+        credentials = ("API keys of service ID %s" % service_id, _KEY_HEADER, [_key_row(k) for k in report.get("api_keys") or []],
+                       "The service ID has no API key of this name.")
+    else:
+        facts.append(("Token description", _text(report.get("token_description"))))
+    facts.append(("Verdict", "in order" if report.get("in_order") else "%d problem(s)" % len(report.get("problems") or [])))
     return {
         "title": "Audit of Secret %s" % _text(report.get("secret_name")),
-        "facts": [("Generated", _text(report.get("generated_at"))), ("Credential type", _text(report.get("credential_type"))),
-                  ("Token description", _text(report.get("token_description"))),
-                  ("Verdict", "in order" if report.get("in_order") else "%d problem(s)" % len(report.get("problems") or []))],
+        "facts": facts,
         "in_order": bool(report.get("in_order")),
         "secrets": (["Cluster", "Namespace", "State", "Token id", "Service accounts", "Details"], rows),
         "matrix": (["Namespace"] + matrix_names, [{"cells": [ns] + [matrix[ns].get(h, _DASH) for h in matrix_names],
                                                    "states": [None] + [matrix[ns].get(h) for h in matrix_names]} for ns in sorted(matrix)])
         if len(matrix_names) > 1 else None,
         "clusters": (["Cluster", "Context", "API server", "Namespaces"], [{"cells": c} for c in overview]),
-        "tokens": (["Token id", "Description", "State", "Access", "Expiry", "Created", "Age (days)", "Managed", "Used by"], tokens),
+        "credentials": credentials,
         "problems": [_text(p) for p in report.get("problems") or []],
+        "notices": [_text(n) for n in report.get("notices") or []],
     }
+
+
+_KEY_HEADER = ["API key id", "State", "Created", "Expires", "Days left", "Locked", "Last use", "Used by"]
+
+
+def _key_row(key):
+    """A row of the API keys' table: only the fields named here (a key's value is never in the report)."""
+    expires = _text(key.get("expires_at")) or "never"
+    left = "" if key.get("days_left") is None else _text(key.get("days_left"))
+    if key.get("rotate_due"):
+        left += " (rotation due)"
+    return {"cells": [_text(key.get("id")), _text(key.get("state")), _text(key.get("created_at")), expires, left,
+                      "yes" if key.get("locked") else "no", _text(key.get("last_used_at")) or "unknown",
+                      _text(key.get("used_by")) or "none"], "state": _text(key.get("state"))}
 
 
 # Markdown: a cell never breaks the table (| and line breaks), and what could be read as markup or HTML stays text.
@@ -444,10 +552,13 @@ def render_markdown(report):
     if s["matrix"]:
         lines += ["", "## State by namespace and cluster", ""] + _md_table(*s["matrix"])
     lines += ["", "## Clusters", ""] + _md_table(*s["clusters"])
-    lines += ["", "## Registry tokens", ""]
-    lines += _md_table(*s["tokens"]) if s["tokens"][1] else ["No registry token is listed."]
+    heading, header, rows, empty = s["credentials"]
+    lines += ["", "## " + markdown_escape(heading), ""]
+    lines += _md_table(header, rows) if rows else [empty]
     lines += ["", "## Problems", ""]
     lines += ["- " + markdown_escape(p) for p in s["problems"]] or ["None: everything is in order."]
+    if s["notices"]:
+        lines += ["", "## Notices", ""] + ["- " + markdown_escape(n) for n in s["notices"]]
     return "\n".join(lines) + "\n"
 
 
@@ -461,12 +572,13 @@ th { background: #f0f0f0; }
 dl { display: grid; grid-template-columns: max-content auto; gap: 0.2em 1em; } dt { font-weight: bold; } dd { margin: 0; }
 .state-ok, .state-live { background: #dff3e0; }
 .state-stale, .state-expired { background: #fff1cc; }
-.state-missing, .state-revoked, .state-not-audited { background: #fbdada; }
+.state-missing, .state-revoked, .state-disabled, .state-not-audited { background: #fbdada; }
 .state-foreign { background: #e3e3f8; }
 .verdict-ok { color: #1d6b2a; } .verdict-problems { color: #a31515; }
 """.strip()
 _STATE_CLASSES = {"ok": "state-ok", "stale": "state-stale", "missing": "state-missing", "foreign": "state-foreign",
-                  _NOT_AUDITED_STATE: "state-not-audited", "live": "state-live", "revoked": "state-revoked", "expired": "state-expired"}
+                  _NOT_AUDITED_STATE: "state-not-audited", "live": "state-live", "revoked": "state-revoked", "expired": "state-expired",
+                  "disabled": "state-disabled"}
 
 
 def html_escape(value):
@@ -503,9 +615,13 @@ def render_html(report):
     if s["matrix"]:
         out += ["<h2>State by namespace and cluster</h2>"] + _html_table(*s["matrix"])
     out += ["<h2>Clusters</h2>"] + _html_table(*s["clusters"])
-    out += ["<h2>Registry tokens</h2>"]
-    out += _html_table(*s["tokens"], state_column=2) if s["tokens"][1] else ["<p>No registry token is listed.</p>"]
+    heading, header, rows, empty = s["credentials"]
+    out += ["<h2>%s</h2>" % html_escape(heading)]
+    out += _html_table(header, rows, state_column=1 if header is _KEY_HEADER else 2) if rows else \
+        ["<p>%s</p>" % html_escape(empty)]
     out += ["<h2>Problems</h2>"]
     out += (["<ul>"] + ["<li>%s</li>" % html_escape(p) for p in s["problems"]] + ["</ul>"]) if s["problems"] else \
         ["<p>None: everything is in order.</p>"]
+    if s["notices"]:
+        out += ["<h2>Notices</h2>", "<ul>"] + ["<li>%s</li>" % html_escape(n) for n in s["notices"]] + ["</ul>"]
     return "\n".join(out + ["</body>", "</html>"]) + "\n"

@@ -331,6 +331,39 @@ def test_no_format_ever_holds_a_credential(fmt):
         assert needle not in text
 
 
+def _canaried_service_id():
+    """Credential type service_id: the API key values the Secrets hold are the canary (a live key, a disabled one, one IAM
+    does not know); IAM's key list never has a value, and a report that carried one (it never does) shows none."""
+    key_opts = {"docker_username": "iamapikey", "credential_type": "service_id", "service_id_name": "sid-" + NAME,
+                "apikey_rotate_before_days": 14}
+    expires = datetime.datetime.fromtimestamp(NOW + 5 * 86400, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    keys = [{"id": "ApiKey-1", "name": "sid-" + NAME, "created_at": "2024-12-02T12:00:00Z", "expires_at": expires, "state": "live",
+             "disabled": False, "locked": True, "last_used_at": "2024-12-31T00:00:00Z"},
+            {"id": "ApiKey-2", "name": "sid-" + NAME, "created_at": "2024-12-02T12:00:00Z", "expires_at": None, "state": "disabled",
+             "disabled": True, "locked": False}]
+    secrets = []
+    for namespace, key_id, value in (("team-a", "ApiKey-1", CANARY), ("team-b", "ApiKey-2", CANARY + "-2"), ("team-c", "ApiKey-3", CANARY + "-3")):
+        document = docker_config_json(SERVER, "iamapikey", value, None)
+        annotations = plan.desired_annotations(key_id, DESCRIPTION, docker_config_fingerprint(document))
+        secrets.append(plan.secret_definition(NAME, namespace, annotations, base64.b64encode(document.encode()).decode()))
+    eu = audit_cluster("prod-eu", {"context": "eu"}, ["team-a", "team-b", "team-c"], secrets, [], [], dict(OPTS, **key_opts), now=NOW,
+                       keys=keys)
+    clusters = [{"host": "prod-eu", "fact": {"audit": eu, "done": True, "seen_all": True}}]
+    return audit_report(clusters, ["prod-eu"], [], dict(OPTS, **key_opts), now=NOW, keys=keys)
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown", "html"])
+def test_no_format_ever_holds_a_service_id_key(fmt):
+    report = _canaried_service_id()
+    assert [e["status"] for e in report["clusters"][0]["namespaces"].values()] == ["ok", "stale", "stale"]
+    assert report["notices"] and report["api_keys"][0]["rotate_due"]  # every section of the keys is rendered
+    report["api_keys"][0]["apikey"] = CANARY  # a field the tables do not name
+    text = render_report(report, fmt) if fmt != "json" else render_report(_canaried_service_id(), fmt)
+    assert "ApiKey-1" in text and "ApiKey-2" in text
+    for needle in (CANARY, base64.b64encode(CANARY.encode()).decode(), base64.b64encode(("iamapikey:" + CANARY).encode()).decode()[:20]):
+        assert needle not in text
+
+
 @pytest.mark.parametrize("fmt", ["markdown", "html"])
 def test_the_tables_show_only_the_fields_they_name(fmt):
     """Even a report that carried a value (it never does) would not show it: the tables read the fields they show."""
