@@ -9,26 +9,26 @@ import json
 from test_service_id import live_keys, sid_vars
 
 from playbook import run_playbook
-from role_helpers import PLAYBOOK, ROOT, SECRET, dockerconfig
+from role_helpers import PLAYBOOK, ROOT, SECRET, dockerconfig, role_vars
 
 AUDIT = ROOT / "playbooks" / "audit.yml"
 FORMATS = ["-e", "pull_secret_audit_report_formats=json,markdown,html"]
 
 
-def audit(v, path, **extra):
+def audit(v, path, check=False, **extra):
     path.parent.mkdir(parents=True, exist_ok=True)
-    result = run_playbook(AUDIT, {**v, "pull_secret_audit_report_path": str(path), **extra}, extra_args=FORMATS)
+    result = run_playbook(AUDIT, {**v, "pull_secret_audit_report_path": str(path), **extra}, extra_args=FORMATS, check=check)
     return result, json.loads(path.read_text())
 
 
 def test_audit_of_a_service_id_key_then_expired_then_disabled(sandbox, kube, tmp_path):
-    v = sid_vars(sandbox, "sid-audit", pull_secret_pod_enabled=False, pull_secret_service_accounts=["default"])
+    v = sid_vars(sandbox, "sid-audit", pull_secret_service_accounts=["default"])  # the Pod's pull is the key's last use
     name, ns = v["pull_secret_service_id_name"], v["pull_secret_namespaces"][0]
     assert run_playbook(PLAYBOOK, v).rc == 0
     [key] = live_keys(sandbox, name)
     value = next(iter(dockerconfig(kube.secret(ns, SECRET))["auths"].values()))["password"]
 
-    clean, report = audit(v, tmp_path / "clean" / "audit.json")
+    clean, report = audit(v, tmp_path / "clean" / "audit.json", check=True)  # read-only: safe in check mode
     assert clean.rc == 0 and clean.changed == 0, clean
     assert "skipping:" not in clean.stdout, clean.stdout
     assert report["in_order"] is True, report["problems"]
@@ -39,9 +39,10 @@ def test_audit_of_a_service_id_key_then_expired_then_disabled(sandbox, kube, tmp
     [listed] = report["api_keys"]
     assert (listed["id"], listed["state"], listed["used_by"], listed["locked"]) == (key["id"], "live", [f"{host}/{ns}"], False)
     assert listed["expires_at"] and listed["days_left"] > 14 and listed["rotate_due"] is False
-    assert "last_used_at" in listed
+    assert listed["last_used_at"], "IAM tells the last use (the verification Pod pulled with the key)"
     told = " ".join(clean.stdout.split())
-    assert f"API key {key['id']}: live" in told and "Audit of Secret ibm-registry-pull (in order)" in told
+    assert f"API key {key['id']}: live, expires {listed['expires_at']}" in told and f"last used {listed['last_used_at']}" in told
+    assert "Audit of Secret ibm-registry-pull (in order)" in told
     files = [(tmp_path / "clean" / f"audit{suffix}").read_text() for suffix in (".json", ".md", ".html")]
     needles = [value, base64.b64encode(f"iamapikey:{value}".encode()).decode(), kube.secret(ns, SECRET)["data"][".dockerconfigjson"]]
     assert not [n for n in needles for text in files + [clean.output] if n in text], "a key value in the audit"
@@ -88,3 +89,15 @@ def test_audit_of_a_key_that_is_not_the_service_ids_and_of_a_live_key_no_secret_
     assert entry["status"] == "stale" and entry["differs"] == [f"key {key['id']} is not a key of service ID {name}"], entry
     assert [(k["id"], k["used_by"]) for k in report["api_keys"]] == [(other["id"], [])]
     assert any(f"API key {other['id']} of service ID {name} is live but no Secret of this play uses it" in p for p in report["problems"])
+
+
+def test_audit_of_a_personal_api_key_reads_nothing_at_ibm(sandbox, tmp_path):
+    """The credential types' files: iamapikey has none (its key is compared with pull_secret_apikey)."""
+    user = sandbox["users"][0]
+    v = role_vars(sandbox, "sid-audit-iam", pull_secret_credential_type="iamapikey", pull_secret_apikey=user["apikey"], pull_secret_username="",
+                  pull_secret_password="", pull_secret_pod_enabled=False)
+    assert run_playbook(PLAYBOOK, v).rc == 0
+    result, report = audit(v, tmp_path / "iam" / "audit.json")
+    assert result.rc == 0 and report["in_order"] is True, report["problems"]
+    assert "api_keys" not in report and report["credential_type"] == "iamapikey"
+    assert user["apikey"] not in result.output and user["apikey"] not in (tmp_path / "iam" / "audit.md").read_text()
