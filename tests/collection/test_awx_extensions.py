@@ -313,11 +313,15 @@ def test_lifecycle_playbooks_use_the_survey_variables(name):
 
 # Questions a survey may not offer: the Revoke template alone removes (its playbook fixes the state), the role
 # derives the token description on the templates any team may launch, and the audit's report path is fixed.
+# The service ID settings are fixed per Secret too: a free-text name could name another team's service ID (its keys
+# reused, rotated or deleted), more registry namespaces would widen what the key may pull.
+SERVICE_ID_SETTINGS = {"pull_secret_service_id_name", "pull_secret_registry_namespaces", "pull_secret_registry_region"}
 FORBIDDEN_QUESTIONS = {
-    "pull_secret": {"pull_secret_state", "pull_secret_token_description", "pull_secret_rotate"},
-    "rotate": {"pull_secret_state", "pull_secret_token_description", "pull_secret_rotate"},
-    "audit": {"pull_secret_state", "pull_secret_audit_report_path", "pull_secret_audit_fail_on_drift", "pull_secret_rotate"},
-    "revoke": {"pull_secret_state", "pull_secret_rotate"},
+    "pull_secret": {"pull_secret_state", "pull_secret_token_description", "pull_secret_rotate"} | SERVICE_ID_SETTINGS,
+    "rotate": {"pull_secret_state", "pull_secret_token_description", "pull_secret_rotate"} | SERVICE_ID_SETTINGS,
+    "audit": {"pull_secret_state", "pull_secret_audit_report_path", "pull_secret_audit_fail_on_drift", "pull_secret_rotate"}
+    | SERVICE_ID_SETTINGS,
+    "revoke": {"pull_secret_state", "pull_secret_rotate"} | SERVICE_ID_SETTINGS,
 }
 
 
@@ -329,6 +333,70 @@ def test_survey_offers_no_removal_no_foreign_description_no_report_path(path):
     for item in spec:  # no question anywhere can ask for a removal by another name
         assert "absent" not in item.get("choices", []), item["variable"]
         assert "absent" not in str(item.get("default", "")), item["variable"]
+
+
+# -- pull_secret_credential_type: token or service_id, never a person's key -------------------------------------------
+# Every template asks for it, the same question on each: a run with another type than the Secret's rewrites it with its
+# own credential (or audits it against the wrong one).
+CREDENTIAL_TYPE_SURVEYS = ("pull_secret", "rotate", "audit", "revoke")
+
+
+def _question(name, variable):
+    spec = json.loads((AWX / "surveys" / f"{name}.json").read_text())["spec"]
+    return next((item for item in spec if item["variable"] == variable), None)
+
+
+@pytest.mark.parametrize("name", CREDENTIAL_TYPE_SURVEYS)
+def test_survey_offers_token_and_service_id_but_not_iamapikey(name):
+    question = _question(name, "pull_secret_credential_type")
+    assert question is not None, f"{name} does not ask for pull_secret_credential_type"
+    assert question["type"] == "multiplechoice" and question["required"] is True
+    assert question["choices"] == ["token", "service_id"]
+    assert question["default"] == ROLE_SPEC["pull_secret_credential_type"]["default"] == "token"
+    assert {"token", "service_id", "iamapikey"} == set(ROLE_SPEC["pull_secret_credential_type"]["choices"])
+    assert question == _question("pull_secret", "pull_secret_credential_type"), "the same question on every template"
+
+
+@pytest.mark.parametrize("path", SURVEY_FILES, ids=lambda p: p.stem)
+def test_no_survey_offers_a_personal_key_for_the_secrets(path):
+    """iamapikey writes the launcher's own key, with all of their rights, into Secrets others can read."""
+    for item in json.loads(path.read_text())["spec"]:
+        choices = item.get("choices", [])
+        choices = choices.splitlines() if isinstance(choices, str) else choices
+        assert "iamapikey" not in choices and "iamapikey" not in str(item.get("default", "")), item["variable"]
+        assert item["variable"] != "pull_secret_apikey", "a managing key belongs in a credential, not a survey answer"
+
+
+def test_iam_api_key_type_explains_both_uses_and_keeps_its_injectors():
+    cred_type = load_type(AWX / "credential_types" / "ibm_cloud_iam_api_key.yml")
+    description = cred_type["description"]
+    assert "service_id" in description and "iamapikey" in description and "never goes into a Secret" in description
+    fields = {f["id"]: f for f in cred_type["inputs"]["fields"]}
+    assert "service_id" in fields["apikey"]["help_text"]
+    assert cred_type["injectors"] == {"env": {
+        "IBMCLOUD_API_KEY": "{{ apikey }}",
+        "IBMCLOUD_DEDICATED_IAM_ENDPOINT": "{{ iam_endpoint or 'https://iam.cloud.ibm.com' }}",
+    }}
+
+
+def _section(text, title):
+    start = text.index("\n## %s" % title)
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end > 0 else len(text)]
+
+
+@pytest.mark.parametrize("title", ["Pull secret", "Rotate", "Audit", "Revoke"])
+def test_job_templates_say_which_credentials_service_id_needs(title):
+    section = _section((AWX / "job_templates.md").read_text(), title)
+    assert "`service_id`" in section and "*IBM Cloud IAM API key*" in section and "Kubernetes" in section, title
+    assert "`pull_secret_credential_type`" in section, title
+
+
+def test_readme_documents_service_id_without_a_dedicated_credential():
+    text = _section((AWX / "README.md").read_text(), "IAM service ID")
+    assert "**IBM Cloud IAM API key**" in text and "no *IBM Cloud Dedicated* credential" in text
+    for fixed in SERVICE_ID_SETTINGS:
+        assert f"`{fixed}`" in text, fixed
 
 
 def test_job_templates_document_the_fixed_extra_vars():
