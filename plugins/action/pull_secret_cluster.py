@@ -186,6 +186,7 @@ class ActionModule(ActionBase):
                             "app.kubernetes.io/managed-by label, or another type). Choose another pull_secret_name, or remove "
                             "or relabel that Secret yourself." % (opts["name"], ", ".join(foreign), plan.MANAGED_BY))
         description = self._description(namespaces, warn=True)
+        self._warn_of_other_credentials(namespaces)
         absent = self._absent_namespaces(kube, plan.by_state(namespaces, "missing"), selected)
         accounts = self._service_accounts(kube, targets, absent, seen_all)
         pod_namespace = opts.get("pod_namespace") or targets[0]
@@ -232,6 +233,20 @@ class ActionModule(ActionBase):
                     break
             return opts["token_description"]
         return plan.recorded_description(namespaces) or opts["token_description"]
+
+    def _warn_of_other_credentials(self, namespaces):
+        """A token run over Secrets that hold a service ID's key replaces the key, which stays live: say so (the key is
+        the service ID's to delete, with pull_secret_credential_type: service_id)."""
+        if self._opts.get("credential_type", "token") != "token":
+            return
+        held = sorted({e["token_id"] for e in namespaces.values() if e.get("state") == "ours"
+                       and str(e.get("token_id") or "").startswith(plan.API_KEY_ID_PREFIX)})
+        if held:
+            self._warnings.append(
+                "The Secrets %s in %s hold the service ID's API key %s: this run (pull_secret_credential_type token) replaces it "
+                "with a registry token, and the key stays live. Keep pull_secret_credential_type: service_id, or delete the key in IAM "
+                "afterwards (ibm_dedicated.registry.iam_api_key with state: absent and its id in ids)." % (
+                    self._opts["name"], tokens.few([ns for ns, e in namespaces.items() if e.get("token_id") in held]), ", ".join(held)))
 
     def _absent_namespaces(self, kube, missing, selected):
         """Target namespaces that do not exist (a selection only finds existing ones)."""

@@ -282,7 +282,7 @@ def _service_id_problems(v):
                             "pull_secret_pod_image" % _quote(namespace))
     if v.get("migrate_revoke_tokens") and not _text(v.get("org")).strip():
         problems.append("pull_secret_migrate_revoke_tokens needs pull_secret_org: the organization whose registry tokens are revoked")
-    if not registry_namespaces(v):
+    if v.get("state", "present") == "present" and not registry_namespaces(v):  # audit and absent grant nothing
         problems.append("pull_secret_credential_type service_id needs the registry namespaces to grant: set "
                         "pull_secret_registry_namespaces, or pull_secret_pod_image (its first path segment)")
     lifetime, before = v.get("apikey_lifetime_days") or 0, v.get("apikey_rotate_before_days") or 0

@@ -143,6 +143,9 @@ def test_iam_api_key_credentials_end_to_end(sandbox, kube):
     assert entry["username"] == "iamapikey" and entry["password"] == user["apikey"]
     assert is_ready(kube.pod(ns, POD))  # the kubelet pulled with the API key
     assert all_tokens(sandbox, v["pull_secret_token_description"]) == []
+    # Issue 15: a personal key in a Secret grants all of that person's rights; the role says so.
+    assert "writes your own IBM Cloud API key into the Secrets" in " ".join(result.output.split())
+    assert "Prefer pull_secret_credential_type: service_id" in " ".join(result.output.split())
     assert run_playbook(PULL_SECRET, v).changed == 0
 
 

@@ -556,3 +556,39 @@ def test_action_reports_a_secret_that_cannot_be_templated_without_its_value(play
     assert result.returncode != 0
     assert "pull_secret_password could not be templated (" in _flat(result) and "its value is not shown)" in _flat(result)
     assert "Sekr3t" not in output
+
+
+# --- issue 15: service_id -----------------------------------------------------------------------------------------------
+
+SID = {"pull_secret_credential_type": "service_id", "pull_secret_apikey": "Ak-Sekr3t-0002", "pull_secret_password": "",
+       "pull_secret_username": ""}
+
+
+def test_service_id_defaults_are_derived_from_the_org_the_secret_and_the_image():
+    assert problems(**SID) == []
+    opts = options.derive(converted(**SID), NO_ENV)
+    assert opts["service_id_name"] == "k8s-pull-acme-ibm-registry-pull"
+    assert opts["registry_namespaces"] == ["acme"] and opts["docker_username"] == "iamapikey"
+    assert opts["credential_tasks"] == ["service_id.yml"]
+    assert options.derive(converted(**dict(SID, pull_secret_rotate=True)), NO_ENV)["credential_tasks"] == ["service_id.yml"]
+    assert options.derive(converted(**dict(SID, pull_secret_org="")), NO_ENV)["service_id_name"] == "k8s-pull-account-ibm-registry-pull"
+
+
+@pytest.mark.parametrize("overrides, words", [
+    ({"pull_secret_apikey": ""}, "service_id needs an API key"),
+    ({"pull_secret_registry_namespaces": ["Bad NS"]}, 'registry namespace "Bad NS" is not valid'),
+    ({"pull_secret_service_id_name": "no spaces please"}, "is not a usable name"),
+    ({"pull_secret_apikey_lifetime_days": 10, "pull_secret_apikey_rotate_before_days": 10}, "must be less than"),
+    ({"pull_secret_apikey_lifetime_days": -1}, "pull_secret_apikey_lifetime_days must be at least 0"),
+    ({"pull_secret_migrate_revoke_tokens": True, "pull_secret_org": ""}, "needs pull_secret_org"),
+    ({"pull_secret_pod_image": "", "pull_secret_pod_enabled": False}, "needs the registry namespaces to grant"),
+])
+def test_service_id_bad_input_says_what_to_fix(overrides, words):
+    found = problems(**dict(SID, **overrides))
+    assert any(words in problem for problem in found), found
+
+
+def test_service_id_audit_and_absent_need_no_namespaces_to_grant():
+    """They grant nothing: a revoke without the image's namespace must not be refused."""
+    for state in ("audit", "absent"):
+        assert problems(**dict(SID, pull_secret_state=state, pull_secret_pod_image="", pull_secret_pod_enabled=False)) == []
