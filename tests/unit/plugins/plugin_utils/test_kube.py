@@ -488,6 +488,7 @@ def test_apply_of_a_secret_never_shows_its_data_even_if_the_module_diff_holds_it
     """hidden_fields asks kubernetes.core to leave the data out; an older kubernetes.core that still puts it in its diff
     is scrubbed here."""
     old = _secret("b2xkLXRva2Vu")
+
     def side(data, token_id, version):
         return {"data": data, "metadata": {"annotations": {"registry.ibm-dedicated.io/token-id": token_id}, "resourceVersion": version}}
 
