@@ -290,7 +290,7 @@ class ActionModule(ActionBase):
         absent = fact["absent_namespaces"]
         if not (plan.by_state(fact["namespaces"], "missing") or opts.get("rotate")):
             return
-        stand_in = _b64(docker_config_json(opts["server"], opts["docker_username"], "dry-run"))
+        stand_in = _b64(docker_config_json(_servers(opts), opts["docker_username"], "dry-run"))
         annotations = plan.desired_annotations("dry-run", fact["token_description"], "0" * 64)
         kinds = {"namespace": [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in absent],
                  "create": [], "update": []}
@@ -495,7 +495,7 @@ class ActionModule(ActionBase):
         user, password, token_id = self._credential()
         if not password:
             raise StepError("no credential to write (the registry token or API key is missing)")
-        document = docker_config_json(self._opts["server"], user, password, self._opts.get("docker_email") or None)
+        document = docker_config_json(_servers(self._opts), user, password, self._opts.get("docker_email") or None)
         fingerprint = docker_config_fingerprint(document)
         annotations = plan.desired_annotations(token_id, self._fact["token_description"], fingerprint)
         return annotations, _b64(document), token_id
@@ -539,7 +539,7 @@ class ActionModule(ActionBase):
         if token_id:
             in_use.setdefault(token_id, []).extend(fact["targets"])
         verb = "would be " if self._check_mode else ""
-        line = "Secret %s for %s: %s of %d namespace(s)" % (opts["name"], opts["server"], ", ".join(
+        line = "Secret %s for %s: %s of %d namespace(s)" % (opts["name"], ", ".join(_servers(opts)), ", ".join(
             "%s %d" % (label, len(writes[key])) for key, label in (
                 ("create", verb + "created in"), ("update", verb + "updated in"), ("unchanged", "unchanged in"))), len(fact["targets"]))
         summary = [line]
@@ -818,6 +818,11 @@ class ActionModule(ActionBase):
 # Keys of a task result, which are not part of the cluster's state the steps hand on.
 _RESULT_KEYS = frozenset(("changed", "failed", "msg", "warnings", "deprecations", "skipped", "skip_reason", "kube_calls",
                           "invocation", "_ansible_no_log", "false_condition", "exception", "censored"))
+
+
+def _servers(opts):
+    """The registry hosts the Secret holds the credential for (options derived before this option existed: one)."""
+    return opts.get("servers") or [opts["server"]]
 
 
 def _cluster(registered):

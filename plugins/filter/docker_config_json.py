@@ -43,8 +43,11 @@ def _text_arg(name, value, required=True):
 
 
 def docker_config_json(server, username, password, email=None):
-    """``{"auths":{server:{"username","password","email"?,"auth"}}}`` as compact JSON text."""
-    server = _text_arg('server', server)
+    """``{"auths":{server:{"username","password","email"?,"auth"}}}`` as compact JSON text; ``server`` may be a list
+    of servers (the same credential for each, in that order: the icr.io family and its private hosts)."""
+    servers = [_text_arg('server', item) for item in server] if isinstance(server, (list, tuple)) else [_text_arg('server', server)]
+    if not servers:
+        raise AnsibleFilterError('docker_config_json: server must be a non-empty string or list')
     username = _text_arg('username', username)
     password = _text_arg('password', password)
     email = _text_arg('email', email, required=False)
@@ -52,7 +55,7 @@ def docker_config_json(server, username, password, email=None):
     if email:
         entry['email'] = email
     entry['auth'] = to_text(base64.b64encode(to_bytes('%s:%s' % (username, password), errors='surrogate_or_strict')))
-    return _go_json({'auths': {server: entry}})
+    return _go_json({'auths': {item: dict(entry) for item in servers}})
 
 
 def docker_config_json_b64(server, username, password, email=None):

@@ -122,6 +122,12 @@ single_use_login:
   type: bool
   returned: success
   sample: false
+servers:
+  description: The registry hosts the Secret holds the credential for (C(pull_secret_registry_servers), or the one server).
+  type: list
+  elements: str
+  returned: success
+  sample: [us.icr.io, private.us.icr.io]
 credential_tasks:
   description:
     - The role's task files that run, in order, after the clusters are read and before anything is written.

@@ -101,7 +101,8 @@ def _differences(secret, state, listed, opts, description, apikey, now):
     """What differs between a Secret of ours and what the role would write, in words (never a value)."""
     annotations = (secret.get("metadata") or {}).get("annotations") or {}
     data = (secret.get("data") or {}).get(".dockerconfigjson")
-    server, user = opts["server"], opts.get("docker_username") or "token"
+    servers, user = opts.get("servers") or [opts["server"]], opts.get("docker_username") or "token"
+    server = servers[0]
     email = opts.get("docker_email") or None
     text = _b64text(data) if isinstance(data, str) else None
     document = _json(text)
@@ -115,8 +116,8 @@ def _differences(secret, state, listed, opts, description, apikey, now):
     elif not auths:
         reasons.append("the .dockerconfigjson holds no credential (expected one for %s)" % server)
     else:
-        if sorted(auths) != [server]:
-            reasons.append("server is %s, expected %s" % (", ".join(sorted(auths)), server))
+        if sorted(auths) != sorted(servers):
+            reasons.append("server is %s, expected %s" % (", ".join(sorted(auths)), ", ".join(servers)))
         entry = _credential(auths.get(server) if server in auths else auths[min(auths)])
         if entry["user"] != user:
             reasons.append("user is %s, expected %s" % (entry["user"] or "(none)", user))
@@ -170,7 +171,7 @@ def _differences(secret, state, listed, opts, description, apikey, now):
 
     # and, when nothing above explains it, the exact content the role would write
     if not reasons and password and token_id:
-        desired = docker_config_json(server, user, password, email)
+        desired = docker_config_json(servers, user, password, email)
         annotations_desired = plan.desired_annotations(token_id, description, docker_config_fingerprint(desired))
         if plan.digest(annotations_desired, _b64(desired)) != state.get("digest"):
             reasons.append("the .dockerconfigjson is not laid out as the role writes it")

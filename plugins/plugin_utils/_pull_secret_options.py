@@ -301,6 +301,27 @@ def registry_namespaces(v):
     return [path.split("/", 1)[0]] if "/" in path else []
 
 
+def registry_servers(v, server):
+    """The hosts the Secret holds the credential for: as given (in order, once each), else the one server."""
+    given = []
+    for item in v.get("registry_servers") or []:
+        item = _text(item).strip()
+        if item and item not in given:
+            given.append(item)
+    return given or [server]
+
+
+def _registry_server_problems(v):
+    problems = []
+    for item in v.get("registry_servers") or []:
+        text = _text(item).strip()
+        host, _sep, port = text.partition(":")
+        if not text or not _is_subdomain(host.lower()) or (port and not port.isdigit()):
+            problems.append("registry server %s in pull_secret_registry_servers is not a host[:port] (no scheme or path), e.g. us.icr.io "
+                            "or private.us.icr.io" % _quote(text))
+    return problems
+
+
 def default_service_id_name(v):
     """``k8s-pull-<org or "account">-<Secret name>``: unrelated consumers never share a service ID."""
     return "k8s-pull-%s-%s" % (_text(v.get("org")).strip().lower() or "account", _text(v.get("name")).strip())
@@ -365,7 +386,7 @@ def check(values, env=None):
     env = os.environ if env is None else env
     v = _short(values)
     tokens = v.get("credential_type") == "token"
-    problems = _credential_problems(v, env) + _endpoint_problems(v)
+    problems = _credential_problems(v, env) + _endpoint_problems(v) + _registry_server_problems(v)
     if tokens and not _text(v.get("org")).strip():
         problems.append("pull_secret_org is required: the Cloud Foundry organization that owns the registry namespace")
     domain = _text(v.get("dedicated_domain"))
@@ -450,6 +471,7 @@ def derive(values, env=None, play_hosts=1):
         pod_image=path,
         registry_host=host,
         server=_text(v.get("docker_server")) or host,
+        servers=registry_servers(v, _text(v.get("docker_server")) or host),
         docker_username="token" if v.get("credential_type") == "token" else "iamapikey",
         pod_image_ref="%s/%s" % (host, path) if path else "",
         pod_namespace=_text(v.get("pod_namespace")) or (namespaces[0] if namespaces and not selects else ""),

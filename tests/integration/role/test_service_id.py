@@ -199,3 +199,16 @@ def test_migration_from_token_secrets_is_a_rotation_then_revokes_the_token(sandb
     live = {t["id"] for t in sandbox.admin.state()["tokens"] if not t["revoked"]}
     assert token["id"] not in live, "the old token is revoked"
     assert f"Registry token {token['id']} (held before the migration to the service ID): revoked" in " ".join(migrated.stdout.split())
+
+
+def test_every_registry_server_gets_the_key_and_a_rerun_changes_nothing(sandbox, kube):
+    """Issue 15: pull_secret_registry_servers: one .dockerconfigjson entry per host (user iamapikey, the same key)."""
+    private = "private." + sandbox["dedicated_domain"]
+    v = sid_vars(sandbox, "sid-servers", pull_secret_registry_servers=[sandbox["registry_host"], private], pull_secret_pod_enabled=False)
+    ns = v["pull_secret_namespaces"][0]
+    assert run_playbook(PLAYBOOK, v).rc == 0
+    auths = dockerconfig(kube.secret(ns, SECRET))["auths"]
+    assert list(auths) == [sandbox["registry_host"], private]
+    assert {e["username"] for e in auths.values()} == {"iamapikey"} and len({e["password"] for e in auths.values()}) == 1
+    again = run_playbook(PLAYBOOK, v)
+    assert again.rc == 0 and again.changed == 0, again

@@ -61,3 +61,13 @@ def test_bad_input(args, needle):
 
 def test_registered_filters():
     assert set(FilterModule().filters()) == {'docker_config_json', 'docker_config_json_b64', 'docker_config_fingerprint'}
+
+
+def test_a_list_of_servers_gets_the_same_credential_each_in_order():
+    """Issue 15: pull_secret_registry_servers (a region of the icr.io family and its private host)."""
+    doc = json.loads(docker_config_json(['us.icr.io', 'private.us.icr.io'], 'iamapikey', 'k-1'))
+    assert list(doc['auths']) == ['us.icr.io', 'private.us.icr.io']
+    assert doc['auths']['us.icr.io'] == doc['auths']['private.us.icr.io'] == json.loads(
+        docker_config_json('us.icr.io', 'iamapikey', 'k-1'))['auths']['us.icr.io']
+    with pytest.raises(AnsibleFilterError):
+        docker_config_json([], 'iamapikey', 'k-1')

@@ -334,7 +334,7 @@ def test_image_with_a_host_and_no_registry_known():
 FACT_TYPES = {
     "registry_host": str, "server": str, "docker_username": str, "pod_image_ref": str, "pod_namespace": str,
     "selects_namespaces": bool, "token_description": str, "token_description_given": bool, "single_use_login": bool, "has_apikey": bool,
-    "credential_tasks": list,
+    "credential_tasks": list, "servers": list,
 }
 
 
@@ -592,3 +592,11 @@ def test_service_id_audit_and_absent_need_no_namespaces_to_grant():
     """They grant nothing: a revoke without the image's namespace must not be refused."""
     for state in ("audit", "absent"):
         assert problems(**dict(SID, pull_secret_state=state, pull_secret_pod_image="", pull_secret_pod_enabled=False)) == []
+
+
+def test_registry_servers_default_to_the_one_server_and_are_checked():
+    assert options.derive(converted(), NO_ENV)["servers"] == [HOST]
+    opts = options.derive(converted(pull_secret_registry_servers="us.icr.io,private.us.icr.io,us.icr.io"), NO_ENV)
+    assert opts["servers"] == ["us.icr.io", "private.us.icr.io"]
+    found = problems(pull_secret_registry_servers=["https://us.icr.io/v2"])
+    assert any("is not a host[:port]" in problem for problem in found), found
