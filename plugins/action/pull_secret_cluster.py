@@ -178,8 +178,14 @@ class ActionModule(ActionBase):
     def _read(self):
         opts = self._opts
         identity, kube, targets, selected, secrets, seen_all = self._read_secrets()
-        found = plan.classify(secrets, targets, opts["name"])
+        adopt = _servers(opts) if opts.get("credential_type") == "service_id" and opts.get("migrate_hand_made_secrets") else ()
+        found = plan.classify(secrets, targets, opts["name"], adopt_servers=adopt)
         namespaces = found["namespaces"]
+        adopted = sorted(ns for ns, entry in namespaces.items() if entry.get("adopted"))
+        if adopted:
+            self._warnings.append("Secret %s in %s was made by hand (kubectl create secret docker-registry): this run takes it over "
+                                  "(pull_secret_migrate_hand_made_secrets) and moves it to the service ID's key; from now on the role "
+                                  "manages it, and playbooks/revoke.yml removes it." % (opts["name"], tokens.few(adopted)))
         foreign = plan.by_state(namespaces, "foreign")
         if foreign:
             raise StepError("A Secret named %s already exists in namespace(s) %s and is not managed by %s (no "
@@ -454,6 +460,14 @@ class ActionModule(ActionBase):
             out.update(migrate_from=migrated, _ansible_no_log=True)
         return out
 
+    @staticmethod
+    def _adopted(clusters, host, namespace):
+        """Whether the read took over the hand-made Secret of ``namespace`` in ``host``."""
+        for cluster in clusters:
+            if cluster["host"] == host:
+                return bool((((cluster.get("fact") or {}).get("namespaces") or {}).get(namespace) or {}).get("adopted"))
+        return False
+
     def _migration(self, clusters):
         """Managed Secrets of the targets that hold a registry token move to the service ID's key in this run: a rotation
         from that token (kept, with its value read back from a Secret, to be put back if the key fails anywhere)."""
@@ -471,7 +485,8 @@ class ActionModule(ActionBase):
                             "back if the service ID's key fails. Run the role with pull_secret_credential_type: token first." % (
                                 tokens.few(where), token_id))
         descriptions = tokens.descriptions_of(clusters, token_id)
-        return {"id": token_id, "token": value, "description": descriptions[0] if len(descriptions) == 1 else None, "held_in": sorted(where)}
+        return {"id": token_id, "token": value, "description": descriptions[0] if len(descriptions) == 1 else None, "held_in": sorted(where),
+                "by_hand": not descriptions}
 
     def _held_value(self, key_id, clusters, user="iamapikey"):
         """The value of the credential a managed Secret holds, from the first such Secret whose content is what the role
@@ -487,6 +502,8 @@ class ActionModule(ActionBase):
             secret = kube.get("Read back the API key from Secret %s in %s" % (opts["name"], namespace), "Secret", namespace, opts["name"],
                               secret=True)
             value = plan.held_password(secret, user, key_id)
+            if not value and user == "token" and self._adopted(clusters, host, namespace):
+                value = plan.adopted_password(secret, _servers(opts), key_id)
             if value:
                 return value
         return None
@@ -702,6 +719,10 @@ class ActionModule(ActionBase):
         if not self._opts.get("migrate_revoke_tokens"):
             out["kept"].append({"id": migrated["id"], "why": "pull_secret_migrate_revoke_tokens is false: revoke it yourself once "
                                 "nothing else pulls with it"})
+            return out
+        if migrated.get("by_hand"):
+            out["kept"].append({"id": migrated["id"], "why": "it was made by hand and its description is not recorded: revoke it "
+                                "yourself once nothing else pulls with it"})
             return out
         unproven = [c["host"] for c in clusters if not ((c.get("fact") or {}).get("proof") or {}).get("proven")]
         if unproven:

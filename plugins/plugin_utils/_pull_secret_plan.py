@@ -73,6 +73,31 @@ def held_token(secret):
     return ("iamapikey" if recorded == "iamapikey" else "token" if recorded else None), recorded
 
 
+def procedure_token(secret, servers):
+    """The registry token id of a Secret the seed procedure makes by hand (``kubectl create secret docker-registry``,
+    user ``token``) for one of ``servers``, or None for anything else."""
+    if (secret or {}).get("type") != DOCKERCONFIGJSON:
+        return None
+    document = _b64json(((secret.get("data") or {}).get(".dockerconfigjson")) or "")
+    auths = (document or {}).get("auths") if isinstance(document, dict) else None
+    if not isinstance(auths, dict) or len(auths) != 1 or next(iter(auths)) not in servers:
+        return None
+    user, token = held_token({"data": secret.get("data")})
+    return token if user == "token" and token else None
+
+
+def adopted_password(secret, servers, token_id):
+    """The registry token of a hand-made Secret (see ``procedure_token``) whose content holds ``token_id``; else None."""
+    if procedure_token(secret, servers) != token_id:
+        return None
+    document = _b64json(secret["data"][".dockerconfigjson"])
+    entry = next(iter(document["auths"].values()))
+    password = entry.get("password")
+    if not password and entry.get("auth"):
+        password = (_b64text(entry["auth"]) or ":").split(":", 1)[1]
+    return password or None
+
+
 def held_password(secret, user, credential_id):
     """The password of ``user`` in a Secret of ours that records ``credential_id``, only if its content is what the role
     wrote (the fingerprint annotation matches the document); else None. For the one step that must read a value back
@@ -101,9 +126,13 @@ def _b64text(text):
         return None
 
 
-def classify(secrets, targets, name):
+def classify(secrets, targets, name, adopt_servers=()):
     """From the Secrets named ``name`` the read returned: each target namespace's state, and the tokens that managed
     Secrets outside the targets hold.
+
+    ``adopt_servers``: a target Secret made by hand with ``kubectl create secret docker-registry`` for one of these
+    registry hosts (one entry, user ``token``, a registry token) counts as ours, marked ``adopted`` (a migration takes
+    it over); any other Secret without our label stays ``foreign``.
 
     ``{"namespaces": {ns: {"state": "missing"|"foreign"|"ours", "digest", "token_id", "user", "description"}},
        "elsewhere": {token_id: [ns, ...]}}``
@@ -120,6 +149,9 @@ def classify(secrets, targets, name):
             namespaces[namespace] = {"state": "missing"}
             continue
         if not _is_our_secret(secret):
+            if adopt_servers and procedure_token(secret, adopt_servers):
+                namespaces[namespace] = dict(_ours(secret), adopted=True)
+                continue
             namespaces[namespace] = {"state": "foreign"}
             continue
         namespaces[namespace] = _ours(secret)

@@ -4,8 +4,14 @@ that service ID covers the repository's namespace)."""
 
 import base64
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 
+from ansible_collections.ibm_dedicated.registry.plugins.filter.docker_config_json import docker_config_json_b64
 from kube import Kube
 from playbook import run_playbook
 from role_helpers import PLAYBOOK, ROOT, SECRET, cluster_inventory, dockerconfig, is_ready, per_cluster, role_vars
@@ -212,3 +218,60 @@ def test_every_registry_server_gets_the_key_and_a_rerun_changes_nothing(sandbox,
     assert {e["username"] for e in auths.values()} == {"iamapikey"} and len({e["password"] for e in auths.values()}) == 1
     again = run_playbook(PLAYBOOK, v)
     assert again.rc == 0 and again.changed == 0, again
+
+
+def test_a_secret_made_by_hand_is_migrated_only_when_asked(sandbox, kube):
+    """Issue 15: the seed procedure's Secret, made with kubectl create secret docker-registry (user token), is taken over
+    and moved to the service ID's key with pull_secret_migrate_hand_made_secrets; without it, it stays untouched."""
+    v = sid_vars(sandbox, "sid-byhand", pull_secret_create_namespaces=False)
+    ns = v["pull_secret_namespaces"][0]
+    kube.ensure_namespace(ns)
+    token = sandbox.admin.mint_token(sandbox["orgs"][0]["guid"], False, "made by hand")
+    data = docker_config_json_b64(sandbox["registry_host"], "token", token["token"])
+    kube.core.create_namespaced_secret(ns, {"metadata": {"name": SECRET}, "type": "kubernetes.io/dockerconfigjson",
+                                            "data": {".dockerconfigjson": data}})
+    refused = run_playbook(PLAYBOOK, v)
+    assert refused.rc != 0 and "not managed by ibm_dedicated.registry" in refused.output, refused
+    assert kube.secret(ns, SECRET)["data"][".dockerconfigjson"] == data
+
+    taken = run_playbook(PLAYBOOK, dict(v, pull_secret_migrate_hand_made_secrets=True, pull_secret_migrate_revoke_tokens=True))
+    assert taken.rc == 0, taken
+    key_id, user, _password = held(kube, ns)
+    assert user == "iamapikey" and key_id == live_keys(sandbox, v["pull_secret_service_id_name"])[0]["id"]
+    assert kube.secret(ns, SECRET)["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "ibm_dedicated.registry"
+    told = " ".join(taken.output.split())
+    assert "was made by hand" in told and "revoke it yourself" in told
+    assert token["id"] in {t["id"] for t in sandbox.admin.state()["tokens"] if not t["revoked"]}, "its token is not ours to revoke"
+
+
+def test_a_rotation_killed_after_the_write_converges_on_the_next_run(sandbox, kube, tmp_path):
+    """Issue 15: ansible-playbook killed while the rotated key is being proven (two keys live, the Secrets on the new
+    one): the next run keeps the key the Secrets hold, deletes the other, and leaves one live key."""
+    v = sid_vars(sandbox, "sid-killed")
+    name, ns = v["pull_secret_service_id_name"], v["pull_secret_namespaces"][0]
+    assert run_playbook(PLAYBOOK, v).rc == 0
+    [old] = live_keys(sandbox, name)
+    vars_file = tmp_path / "vars.json"
+    vars_file.touch(mode=0o600)
+    vars_file.write_text(json.dumps(v))
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), PYTHONPATH="", ANSIBLE_NOCOLOR="1")
+    env.pop("ANSIBLE_COLLECTIONS_PATH", None)
+    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    proc = subprocess.Popen([playbook, str(ROTATE), "-e", f"@{vars_file}"], cwd=str(ROOT), env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        for line in proc.stdout:
+            if line.startswith("TASK [") and "Prove that the kubelet pulls" in line:
+                time.sleep(0.5)
+                break
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    interrupted = live_keys(sandbox, name)
+    assert len(interrupted) == 2 and held(kube, ns)[0] != old["id"], "the run was killed after it wrote the new key"
+
+    again = run_playbook(PLAYBOOK, v)
+    assert again.rc == 0, again
+    [kept] = live_keys(sandbox, name)
+    assert kept["id"] != old["id"] and held(kube, ns)[0] == kept["id"]
+    assert is_ready(kube.pod(ns, "ibm-registry-pull-check"))

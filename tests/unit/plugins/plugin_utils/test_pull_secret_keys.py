@@ -97,3 +97,36 @@ def test_a_service_id_secret_is_known_by_the_key_id_it_records():
     assert plan.held_token(_secret("k-value")) == ("iamapikey", OLD)
     personal = _secret("k-value", key_id="iamapikey")
     assert plan.held_token(personal) == ("iamapikey", "iamapikey")
+
+
+def _jwt(jti):
+    def part(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+    return "%s.%s.sig" % (part({"alg": "RS256"}), part({"jti": jti}))
+
+
+def _by_hand(server="r.example", user="token", entries=1):
+    auths = {("%s%d" % (server, i) if i else server): {"username": user, "password": _jwt("T1"),
+                                                         "auth": base64.b64encode(("%s:%s" % (user, _jwt("T1"))).encode()).decode()}
+             for i in range(entries)}
+    return {"type": plan.DOCKERCONFIGJSON, "metadata": {"name": "pull", "namespace": "ns"},
+            "data": {".dockerconfigjson": base64.b64encode(json.dumps({"auths": auths}).encode()).decode()}}
+
+
+def test_a_secret_made_by_hand_for_the_registry_is_adopted_only_when_asked():
+    """Issue 15: the seed procedure's kubectl-made Secret is taken over with pull_secret_migrate_hand_made_secrets."""
+    assert plan.classify([_by_hand()], ["ns"], "pull")["namespaces"]["ns"] == {"state": "foreign"}
+    adopted = plan.classify([_by_hand()], ["ns"], "pull", adopt_servers=["r.example"])["namespaces"]["ns"]
+    assert adopted["state"] == "ours" and adopted["adopted"] and adopted["token_id"] == "T1" and adopted["user"] == "token"
+    assert plan.adopted_password(_by_hand(), ["r.example"], "T1") == _jwt("T1")
+
+
+@pytest.mark.parametrize("secret", [
+    _by_hand(server="elsewhere.example"),  # another registry
+    _by_hand(user="iamapikey"),  # not a registry token
+    _by_hand(entries=2),  # more than the procedure makes
+    dict(_by_hand(), type="Opaque"),
+])
+def test_no_other_secret_is_adopted(secret):
+    assert plan.classify([secret], ["ns"], "pull", adopt_servers=["r.example"])["namespaces"]["ns"] == {"state": "foreign"}
+    assert plan.adopted_password(secret, ["r.example"], "T1") is None
