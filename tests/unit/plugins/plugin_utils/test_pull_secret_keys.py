@@ -106,9 +106,8 @@ def _jwt(jti):
 
 
 def _by_hand(server="r.example", user="token", entries=1):
-    auths = {("%s%d" % (server, i) if i else server): {"username": user, "password": _jwt("T1"),
-                                                         "auth": base64.b64encode(("%s:%s" % (user, _jwt("T1"))).encode()).decode()}
-             for i in range(entries)}
+    entry = {"username": user, "password": _jwt("T1"), "auth": base64.b64encode(("%s:%s" % (user, _jwt("T1"))).encode()).decode()}
+    auths = {("%s%d" % (server, i) if i else server): dict(entry) for i in range(entries)}
     return {"type": plan.DOCKERCONFIGJSON, "metadata": {"name": "pull", "namespace": "ns"},
             "data": {".dockerconfigjson": base64.b64encode(json.dumps({"auths": auths}).encode()).decode()}}
 
