@@ -137,6 +137,14 @@ credential_tasks:
   elements: str
   returned: success
   sample: [check_play.yml, token.yml]
+absent_tasks:
+  description:
+    - With C(state=absent), the role's task files that run after the cluster side is removed, C(absent_<credential type>.yml)
+      (none for C(iamapikey), whose personal API key is its owner's to delete).
+  type: list
+  elements: str
+  returned: success
+  sample: [absent_token.yml]
 has_apikey:
   description: Whether an IBM Cloud API key is given (C(pull_secret_apikey), E(IBMCLOUD_API_KEY) or E(IC_API_KEY)).
   type: bool

@@ -11,36 +11,20 @@ proven everywhere.
 
 import datetime
 
+from ansible_collections.ibm_dedicated.registry.plugins.module_utils import _iam as iam
 from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _pull_secret_tokens as tokens
 from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils._pull_secret_plan import API_KEY_ID_PREFIX
 
 
-def parse_time(value):
-    """An IAM time (``2026-12-01T10:00+0000``, ``...Z``, with or without seconds) as an aware datetime, or None."""
-    if not value:
-        return None
-    text = str(value).strip().replace("Z", "+00:00")
-    if len(text) > 5 and text[-5] in "+-" and text[-3] != ":":
-        text = text[:-2] + ":" + text[-2:]  # +0000 -> +00:00 (fromisoformat before Python 3.11)
-    try:
-        found = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return found if found.tzinfo else found.replace(tzinfo=datetime.timezone.utc)
-
-
 def days_left(key, now):
     """Days until the key expires (may be negative), or None when it never does."""
-    expires = parse_time(key.get("expires_at"))
+    expires = iam.parse_timestamp(key.get("expires_at"))
     return None if expires is None else (expires - now).total_seconds() / 86400.0
 
 
 def is_live(key, now):
-    """Usable for a pull: IAM's own state when it tells it, else not disabled and not expired."""
-    if key.get("state"):
-        return key["state"] == "live" and not (days_left(key, now) is not None and days_left(key, now) <= 0)
-    left = days_left(key, now)
-    return not key.get("disabled") and (left is None or left > 0)
+    """Usable for a pull now: not disabled, not expired (as the iam_* modules judge a key), whatever state the listing said."""
+    return key.get("state") in (None, "live") and iam.key_state(key, now.timestamp()) == "live"
 
 
 def manageable(key):
@@ -51,9 +35,7 @@ def manageable(key):
 
 def expires_at(now, lifetime_days):
     """``expires_at`` of a new key (UTC, ISO 8601), or None when keys do not expire."""
-    if not lifetime_days:
-        return None
-    return (now + datetime.timedelta(days=int(lifetime_days))).astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iam.iso_z(now + datetime.timedelta(days=int(lifetime_days))) if lifetime_days else None
 
 
 def choose(keys, clusters, now, rotate=False, rotate_before_days=0):

@@ -18,6 +18,9 @@ from urllib.parse import urlsplit
 import yaml
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
+from ansible_collections.ibm_dedicated.registry.plugins.module_utils._errors import IBMDedicatedError
+from ansible_collections.ibm_dedicated.registry.plugins.module_utils._iam import validate_namespaces
+
 PREFIX = "pull_secret_"
 
 # Never in a message, nor in the fact that derive() makes.
@@ -35,8 +38,6 @@ APIKEY_ENV = ("IBMCLOUD_API_KEY", "IC_API_KEY")
 CREDENTIAL_TYPES = ("token", "service_id", "iamapikey")
 # IAM's limits are not all documented; these are what the console accepts (GUESS, see ../shared/reference/ibm-iam-api.md).
 _SERVICE_ID_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-# IBM Cloud Container Registry namespaces: 4-30 characters, lower-case letters, digits, - and _.
-_REGISTRY_NAMESPACE = re.compile(r"[a-z0-9][a-z0-9_-]{3,29}")
 PASSCODE_ENV = "IBMCLOUD_DEDICATED_PASSCODE"
 REFRESH_TOKEN_ENV = "IBMCLOUD_DEDICATED_REFRESH_TOKEN"
 OAUTH_TOKEN_ENV = "IBMCLOUD_DEDICATED_OAUTH_TOKEN"
@@ -275,11 +276,10 @@ def _service_id_problems(v):
     if name and (len(name) > 100 or not _SERVICE_ID_NAME.fullmatch(name)):
         problems.append("pull_secret_service_id_name %s is not a usable name: at most 100 letters, digits, \"-\", \"_\" and \".\""
                         % _quote(name))
-    for namespace in registry_namespaces(v):
-        if not _REGISTRY_NAMESPACE.fullmatch(namespace):
-            problems.append("registry namespace %s is not valid (4 to 30 lower-case letters, digits, \"-\" and \"_\", starting "
-                            "with a letter or digit): correct pull_secret_registry_namespaces or the first part of "
-                            "pull_secret_pod_image" % _quote(namespace))
+    try:  # the rule iam_registry_policy applies, before anything changes
+        validate_namespaces(registry_namespaces(v))
+    except IBMDedicatedError as exc:
+        problems.append("%s: correct pull_secret_registry_namespaces or the first part of pull_secret_pod_image" % exc)
     if v.get("migrate_revoke_tokens") and not _text(v.get("org")).strip():
         problems.append("pull_secret_migrate_revoke_tokens needs pull_secret_org: the organization whose registry tokens are revoked")
     if v.get("state", "present") == "present" and not registry_namespaces(v):  # audit and absent grant nothing
@@ -484,6 +484,8 @@ def derive(values, env=None, play_hosts=1):
         registry_namespaces=registry_namespaces(v),
     )
     opts["credential_tasks"] = credential_tasks(v, opts["single_use_login"], play_hosts)
+    # absent.yml, after the cluster side: the credentials no Secret uses any more (a personal API key is its owner's)
+    opts["absent_tasks"] = [] if v.get("credential_type") == "iamapikey" else ["absent_%s.yml" % v.get("credential_type")]
     return opts
 
 

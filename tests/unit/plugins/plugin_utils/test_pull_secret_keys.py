@@ -29,12 +29,6 @@ def clusters(*held):
     return [{"host": "eu", "fact": {"namespaces": namespaces, "in_use": in_use, "done": True, "seen_all": True}}]
 
 
-def test_parse_time_reads_iam_times():
-    assert keys.parse_time("2027-03-01T12:20+0000") == datetime.datetime(2027, 3, 1, 12, 20, tzinfo=datetime.timezone.utc)
-    assert keys.parse_time("2027-03-01T12:20:05Z").second == 5
-    assert keys.parse_time(None) is None and keys.parse_time("soon") is None
-
-
 def test_is_live():
     assert keys.is_live(key(OLD), NOW)
     assert not keys.is_live(key(OLD, days=-1), NOW)

@@ -334,7 +334,7 @@ def test_image_with_a_host_and_no_registry_known():
 FACT_TYPES = {
     "registry_host": str, "server": str, "docker_username": str, "pod_image_ref": str, "pod_namespace": str,
     "selects_namespaces": bool, "token_description": str, "token_description_given": bool, "single_use_login": bool, "has_apikey": bool,
-    "credential_tasks": list, "servers": list,
+    "credential_tasks": list, "servers": list, "absent_tasks": list,
 }
 
 
@@ -576,7 +576,8 @@ def test_service_id_defaults_are_derived_from_the_org_the_secret_and_the_image()
 
 @pytest.mark.parametrize("overrides, words", [
     ({"pull_secret_apikey": ""}, "service_id needs an API key"),
-    ({"pull_secret_registry_namespaces": ["Bad NS"]}, 'registry namespace "Bad NS" is not valid'),
+    ({"pull_secret_registry_namespaces": ["Bad NS"]}, 'namespace "Bad NS" is not a registry namespace name'),
+    ({"pull_secret_registry_namespaces": ["acme-"]}, "starting and ending with a letter or digit"),
     ({"pull_secret_service_id_name": "no spaces please"}, "is not a usable name"),
     ({"pull_secret_apikey_lifetime_days": 10, "pull_secret_apikey_rotate_before_days": 10}, "must be less than"),
     ({"pull_secret_apikey_lifetime_days": -1}, "pull_secret_apikey_lifetime_days must be at least 0"),
@@ -586,6 +587,12 @@ def test_service_id_defaults_are_derived_from_the_org_the_secret_and_the_image()
 def test_service_id_bad_input_says_what_to_fix(overrides, words):
     found = problems(**dict(SID, **overrides))
     assert any(words in problem for problem in found), found
+
+
+@pytest.mark.parametrize("kind, files", [("token", ["absent_token.yml"]), ("service_id", ["absent_service_id.yml"]), ("iamapikey", [])])
+def test_absent_revokes_only_credentials_the_role_made(kind, files):
+    overrides = dict(SID, pull_secret_credential_type=kind) if kind != "token" else {}
+    assert options.derive(converted(**overrides), NO_ENV)["absent_tasks"] == files
 
 
 def test_service_id_audit_and_absent_need_no_namespaces_to_grant():
