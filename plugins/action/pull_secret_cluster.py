@@ -112,12 +112,20 @@ class ActionModule(ActionBase):
         finally:
             self._task.no_log, self._task.check_mode, self._task.diff = saved
 
-    def _connect(self, identity=None):
-        identity = identity or self._fact.get("identity") or {}
-        host = self._task_vars.get("inventory_hostname")
+    def _connect(self, identity=None, host=None):
+        """The Kube of this host's cluster, or of another ``host`` of the play (its own kubeconfig and context options)."""
+        opts, this = self._opts, self._task_vars.get("inventory_hostname")
+        if host is None or host == this:
+            host, identity = this, identity or self._fact.get("identity") or {}
+        else:
+            hostvars = self._hostvars()
+            opts = self._templar.template(_hostvar(hostvars, host, "__pull_secret_opts") or {})
+            identity = (_hostvar(hostvars, host, "__pull_secret_cluster") or {}).get("identity") or {}
         where = "cluster %s (context %s, server %s)" % (host, identity.get("context") or "(current)", identity.get("server") or "(in-cluster)")
-        self.kube = Kube(self._run_module, {"kubeconfig": self._opts.get("kubeconfig"), "context": self._opts.get("context")}, where)
-        return self.kube
+        kube = Kube(self._run_module, {"kubeconfig": opts.get("kubeconfig"), "context": opts.get("context")}, where)
+        if host == this:
+            self.kube = kube
+        return kube
 
     @property
     def _check_mode(self):
@@ -492,14 +500,8 @@ class ActionModule(ActionBase):
         """The value of the credential a managed Secret holds, from the first such Secret whose content is what the role
         wrote (its fingerprint annotation matches): the password of ``user``."""
         opts = self._opts
-        hostvars = self._hostvars()
         for host, namespace in keys.holders(clusters, key_id):
-            host_opts = self._templar.template(_hostvar(hostvars, host, "__pull_secret_opts") or {}) if host != self._task_vars.get(
-                "inventory_hostname") else opts
-            identity = (_hostvar(hostvars, host, "__pull_secret_cluster") or {}).get("identity") or {}
-            kube = Kube(self._run_module, {"kubeconfig": host_opts.get("kubeconfig"), "context": host_opts.get("context")},
-                        "cluster %s (context %s)" % (host, identity.get("context") or "(current)"))
-            secret = kube.get("Read back the API key from Secret %s in %s" % (opts["name"], namespace), "Secret", namespace, opts["name"],
+            secret = self._connect(host=host).get("Read back the API key from Secret %s in %s" % (opts["name"], namespace), "Secret", namespace, opts["name"],
                               secret=True)
             value = plan.held_password(secret, user, key_id)
             if not value and user == "token" and self._adopted(clusters, host, namespace):
