@@ -12,6 +12,29 @@ PLAYBOOK = ROOT / "playbooks" / "pull_secret.yml"
 SECRET = "ibm-registry-pull"
 POD = "ibm-registry-pull-check"
 MANAGED = {"app.kubernetes.io/managed-by": "ibm_dedicated.registry"}
+# A user's play that prints the host's variables after the role, in the same play and a later one: no credential of
+# the role's may be there.
+HOSTVARS_PLAY = """
+- name: A user's play with the role, then a look at the host's variables
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  roles:
+    - role: ibm_dedicated.registry.pull_secret
+  tasks:
+    - name: Show the host's variables (same play)
+      ansible.builtin.debug:
+        var: hostvars[inventory_hostname]
+
+- name: A later play
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Show the host's variables (later play)
+      ansible.builtin.debug:
+        var: hostvars[inventory_hostname]
+"""
 
 
 def role_vars(sandbox, name, namespace_suffix="-a", description_prefix="test-", **overrides):

@@ -19,6 +19,7 @@ import yaml
 from ibm_sandbox.kube.auth import DEFAULT_RESTRICTED_RULES
 from playbook import run_playbook
 from role_helpers import (
+    HOSTVARS_PLAY,
     PLAYBOOK,
     POD,
     ROOT,
@@ -346,27 +347,6 @@ def test_two_hosts_on_one_cluster_are_refused_before_writing(sandbox, kube, tmp_
 
 # --- defect 14: credential hygiene -------------------------------------------------------------------------------
 
-HOSTVARS_PLAY = """
-- name: A user's play with the role, then a look at the host's variables
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  roles:
-    - role: ibm_dedicated.registry.pull_secret
-  tasks:
-    - name: Show the host's variables (same play)
-      ansible.builtin.debug:
-        var: hostvars[inventory_hostname]
-
-- name: A later play
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  tasks:
-    - name: Show the host's variables (later play)
-      ansible.builtin.debug:
-        var: hostvars[inventory_hostname]
-"""
 
 
 def _registry_token_needles(kube, namespace):

@@ -14,7 +14,7 @@ import time
 from ansible_collections.ibm_dedicated.registry.plugins.filter.docker_config_json import docker_config_json_b64
 from kube import Kube
 from playbook import run_playbook
-from role_helpers import PLAYBOOK, ROOT, SECRET, cluster_inventory, dockerconfig, is_ready, per_cluster, role_vars
+from role_helpers import HOSTVARS_PLAY, PLAYBOOK, ROOT, SECRET, cluster_inventory, dockerconfig, is_ready, per_cluster, role_vars
 
 ROTATE = ROOT / "playbooks" / "rotate.yml"
 REVOKE = ROOT / "playbooks" / "revoke.yml"
@@ -275,3 +275,22 @@ def test_a_rotation_killed_after_the_write_converges_on_the_next_run(sandbox, ku
     [kept] = live_keys(sandbox, name)
     assert kept["id"] != old["id"] and held(kube, ns)[0] == kept["id"]
     assert is_ready(kube.pod(ns, "ibm-registry-pull-check"))
+
+
+def test_hostvars_after_the_role_hold_neither_the_key_nor_the_token_it_replaced(sandbox, kube):
+    """Issue 15: the key step registers the key's value (read back from a Secret) and, in a migration, the registry
+    token it replaces; a play that prints hostvars after the role (same play and a later one) shows neither."""
+    token_vars = role_vars(sandbox, "sid-hostvars", pull_secret_pod_enabled=False)
+    ns = token_vars["pull_secret_namespaces"][0]
+    assert run_playbook(PLAYBOOK, token_vars).rc == 0
+    replaced = held(kube, ns)[2]
+    v = sid_vars(sandbox, "sid-hostvars", pull_secret_pod_enabled=False)
+    migration = run_playbook(HOSTVARS_PLAY, v)  # the token is read back and kept for a rollback, the key minted
+    rerun = run_playbook(HOSTVARS_PLAY, v)  # the key is read back from the Secret
+    key = held(kube, ns)[2]
+    for result in (migration, rerun):
+        assert result.rc == 0, f"rc={result.rc}, recap={result.recap}"
+        assert result.stdout.count("hostvars[inventory_hostname]") >= 2, "the debug tasks did not run"
+        needles = {"the service ID's key": key, "the replaced registry token": replaced}
+        hits = [what for what, value in needles.items() if value in result.output]
+        assert not hits, f"credentials in hostvars: {hits}"
