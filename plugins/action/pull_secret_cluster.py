@@ -501,8 +501,8 @@ class ActionModule(ActionBase):
         wrote (its fingerprint annotation matches): the password of ``user``."""
         opts = self._opts
         for host, namespace in keys.holders(clusters, key_id):
-            secret = self._connect(host=host).get("Read back the API key from Secret %s in %s" % (opts["name"], namespace), "Secret", namespace, opts["name"],
-                              secret=True)
+            step = "Read back the credential from Secret %s in %s" % (opts["name"], namespace)
+            secret = self._connect(host=host).get(step, "Secret", namespace, opts["name"], secret=True)
             value = plan.held_password(secret, user, key_id)
             if not value and user == "token" and self._adopted(clusters, host, namespace):
                 value = plan.adopted_password(secret, _servers(opts), key_id)
