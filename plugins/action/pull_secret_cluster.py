@@ -432,11 +432,17 @@ class ActionModule(ActionBase):
             expires = key.get("expires_at") or "never"
         else:
             state = "reused, " + str(key.get("why"))
-            held = [k for k in (self._var("__pull_secret_listed") or {}).get("keys") or [] if k.get("id") == key_id]
+            held = [k for k in self._listed_keys() if k.get("id") == key_id]
             expires = (held[0].get("expires_at") if held else None) or "never"
         return "Credential: service ID %s (%s), API key %s (%s; expires %s), user iamapikey" % (
             self._opts.get("service_id_name"), service_id.get("id") or "would be created", key_id or "(not minted in check mode)",
             state, expires)
+
+    def _listed_keys(self):
+        """The service ID's API keys with the role's key name, as "Read the service ID's API keys" listed them (absent lists
+        every key of the service ID, to tell whether anything else uses it)."""
+        name = self._opts.get("service_id_name")
+        return [k for k in (self._var("__pull_secret_listed") or {}).get("keys") or [] if k.get("name") == name]
 
     def _minted_key(self):
         """The result of "Mint the API key" (no_log, failed_when false), or None when the run reuses a key."""
@@ -450,7 +456,7 @@ class ActionModule(ActionBase):
         """Run once, after every cluster was read: the live key the managed Secrets hold (its value read back from one of
         them, as IAM never shows it again), or a decision to mint (none held, pull_secret_rotate, expiry window)."""
         opts = self._opts
-        listed = (self._var("__pull_secret_listed") or {}).get("keys") or []
+        listed = self._listed_keys()
         clusters = self._clusters()
         now = datetime.datetime.now(datetime.timezone.utc)
         choice = keys.choose(listed, clusters, now, opts.get("rotate"), opts.get("apikey_rotate_before_days") or 0)
@@ -709,6 +715,12 @@ class ActionModule(ActionBase):
         if not out["then"]:  # a rotation finishes (and revokes) in rotate_finish.yml
             out["then"] = (["revoke_%s.yml" % opts.get("credential_type", "token")] if out["revoke"] else []) + (
                 ["migrate_tokens.yml"] if out["migrated"]["revoke"] else [])
+        if opts.get("state") == "absent" and opts.get("credential_type") == "service_id":
+            listed_all = self._var("__pull_secret_listed") or {}
+            out["service_id"] = keys.removal(listed_all.get("service_id"), listed_all.get("keys") or [], opts["service_id_name"],
+                                             opts["service_id_description"], out["revoke"])
+            if (out["service_id"] or {}).get("delete"):
+                out["then"].append("remove_service_id.yml")
         return out
 
     def _migrated_tokens(self, clusters):
@@ -741,7 +753,7 @@ class ActionModule(ActionBase):
         if opts.get("credential_type") == "service_id":
             key = self._var("__pull_secret_key") or {}
             minted = self._minted_key() or {}
-            listed = list((self._var("__pull_secret_listed") or {}).get("keys") or [])
+            listed = self._listed_keys()
             if minted.get("id") and all(k.get("id") != minted["id"] for k in listed):
                 listed.append({"id": minted["id"], "state": "live"})
             previous = key.get("previous") or (key.get("migrate_from") or {}).get("id")  # a migration puts the token back

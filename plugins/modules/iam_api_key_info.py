@@ -153,6 +153,18 @@ iam_id:
   returned: always
   type: str
   sample: iam-ServiceId-7b0d4e0c-52a8-4c7a-9e0c-3b1f0e0f4a61
+service_id:
+  description:
+    - The service ID O(service_id) names (C(id), C(iam_id), C(name), C(description), C(locked)); null when there is none,
+      or when the keys were listed by O(iam_id).
+  returned: always
+  type: dict
+  sample:
+    id: ServiceId-7b0d4e0c-52a8-4c7a-9e0c-3b1f0e0f4a61
+    iam_id: iam-ServiceId-7b0d4e0c-52a8-4c7a-9e0c-3b1f0e0f4a61
+    name: payments-prod-registry-pull
+    description: Pulls images from us.icr.io/payments for the payments-prod cluster
+    locked: false
 account_id:
   description: The account the keys were listed in.
   returned: always
@@ -169,24 +181,25 @@ class IAMApiKeyInfoModule(IAMModule):
         self.require_text('service_id', 'iam_id', 'account_id', 'name', 'id')
 
     def _owner(self):
-        """``(iam_id, account_id)`` whose keys are listed."""
+        """``(iam_id, account_id, service ID or None)`` whose keys are listed."""
         params = self.params
         if params['iam_id']:
-            return params['iam_id'], self.iam.account_id(params['account_id'])
+            return params['iam_id'], self.iam.account_id(params['account_id']), None
         account_id = self.iam.account_id(params['account_id'])
         sid = self.iam.find_service_id(params['service_id'], account_id)
         if sid is None:  # an info module reports that there is nothing, rather than failing (as k8s_info does)
-            return None, account_id
-        return sid['iam_id'], sid['account_id']
+            return None, account_id, None
+        return sid['iam_id'], sid['account_id'], sid
 
     def execute(self):
         params = self.params
-        iam_id, account_id = self._owner()
+        iam_id, account_id, sid = self._owner()
         keys = [k for k in (self.iam.api_keys(account_id, iam_id) if iam_id else [])
                 if params['name'] in (None, k.get('name')) and params['id'] in (None, k.get('id'))]
         if params['include_activity']:
             keys = [self.iam.get_api_key(k['id'], include_activity=True)[0] or k for k in keys]
-        return {'changed': False, 'keys': [key_view(k) for k in keys], 'iam_id': iam_id, 'account_id': account_id}
+        return {'changed': False, 'keys': [key_view(k) for k in keys], 'iam_id': iam_id, 'account_id': account_id,
+                'service_id': {k: sid.get(k) for k in ('id', 'iam_id', 'name', 'description', 'locked')} if sid else None}
 
 
 def main():

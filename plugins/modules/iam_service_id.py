@@ -43,6 +43,15 @@ options:
     description:
       - Description of the service ID. When not set, an existing description is left as it is.
     type: str
+  update_description:
+    description:
+      - Whether a differing O(description) of an existing service ID is updated.
+      - With V(false), O(description) is used only when the service ID is created; one that exists keeps its own. The
+        C(ibm_dedicated.registry.pull_secret) role does so, because its description marks the service IDs it created, which it
+        deletes with C(pull_secret_state=absent) once nothing uses them, so it never writes that mark on a service ID it found.
+    type: bool
+    default: true
+    version_added: 0.1.0
   account_id:
     description:
       - The account (32 hexadecimal characters) of the service ID.
@@ -196,7 +205,7 @@ class IAMServiceIdModule(IAMModule):
     def _update(self, found, result):
         """The service ID with the wanted description; ``found`` when nothing differs."""
         wanted = self.params['description']
-        if wanted is None or found.get('description') == wanted:
+        if wanted is None or not self.params['update_description'] or found.get('description') == wanted:
             return found
         result.update(changed=True, action='updated')
         if self.check_mode:
@@ -223,6 +232,7 @@ def main():
     IAMServiceIdModule(argument_spec=dict(
         name=dict(type='str', required=True),
         description=dict(type='str'),
+        update_description=dict(type='bool', default=True),
         account_id=dict(type='str'),
         state=dict(type='str', default='present', choices=['present', 'absent']),
     )).run()

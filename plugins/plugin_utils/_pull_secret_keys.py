@@ -10,6 +10,7 @@ proven everywhere.
 """
 
 import datetime
+import json
 
 from ansible_collections.ibm_dedicated.registry.plugins.module_utils import _iam as iam
 from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _pull_secret_tokens as tokens
@@ -72,3 +73,30 @@ def holders(clusters, key_id):
             if entry.get("state") == "ours" and entry.get("token_id") == key_id:
                 found.append((cluster["host"], namespace))
     return found
+
+
+def removal(service_id, keys, key_name, description, revoked):
+    """Whether state absent deletes the service ID with its registry policies: ``{"id", "name", "delete", "why"}``, or
+    None when there is no service ID.
+
+    Only one this role created (it bears the description the role gives the service IDs it creates, and the role never
+    writes that description on one it found) and that nothing else can use: an API key is the only way to log in as a
+    service ID, so it goes when no key is left of it once the run's deletions are done.
+    """
+    if not service_id:
+        return None
+    out = {"id": service_id.get("id"), "name": service_id.get("name"), "delete": False}
+    others = sorted(k.get("id") or "?" for k in keys or [] if k.get("name") != key_name)
+    left = sorted(k.get("id") or "?" for k in keys or [] if k.get("name") == key_name and k.get("id") not in set(revoked or ()))
+    if service_id.get("description") != description:
+        out["why"] = ("this role did not create it (its description is not %s): delete it yourself once nothing uses it"
+                      % json.dumps(description))
+    elif service_id.get("locked"):
+        out["why"] = "it is locked (IAM refuses to delete it): unlock it to have it deleted"
+    elif others:
+        out["why"] = "it has API key(s) this role did not make: %s" % tokens.few(others)
+    elif left:
+        out["why"] = "API key(s) %s of it are kept (see above)" % tokens.few(left)
+    else:
+        out.update(delete=True, why="this role created it and no API key of it is left")
+    return out

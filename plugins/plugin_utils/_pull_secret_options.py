@@ -322,6 +322,11 @@ def _registry_server_problems(v):
     return problems
 
 
+def service_id_description(v):
+    """The description the role gives a service ID it creates, and by which state absent knows it may delete it."""
+    return "Pulls images for the Kubernetes Secret %s (ibm_dedicated.registry.pull_secret)" % _text(v.get("name")).strip()
+
+
 def default_service_id_name(v):
     """``k8s-pull-<org or "account">-<Secret name>``: unrelated consumers never share a service ID."""
     return "k8s-pull-%s-%s" % (_text(v.get("org")).strip().lower() or "account", _text(v.get("name")).strip())
@@ -481,6 +486,7 @@ def derive(values, env=None, play_hosts=1):
         single_use_login=single_use_login(v, env),
         has_apikey=has_apikey(v, env),
         service_id_name=_text(v.get("service_id_name")).strip() or default_service_id_name(v),
+        service_id_description=service_id_description(v),
         registry_namespaces=registry_namespaces(v),
     )
     opts["credential_tasks"] = credential_tasks(v, opts["single_use_login"], play_hosts)

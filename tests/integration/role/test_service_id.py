@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+import requests
+
 from ansible_collections.ibm_dedicated.registry.plugins.filter.docker_config_json import docker_config_json_b64
 from kube import Kube
 from playbook import run_playbook
@@ -167,16 +169,67 @@ def test_failed_rotation_in_one_of_three_clusters_puts_the_old_key_back_everywhe
     assert {held(Kube(sandbox3, i), ns)[0] for i in range(3)} == {old["id"]}
 
 
-def test_revoke_deletes_the_keys_no_secret_holds(sandbox, kube):
+def iam_api(sandbox, method, path, **kwargs):
+    """A call to the sandbox's IAM as its first user, the way someone outside the role changes the account."""
+    login = requests.post(sandbox["iam_endpoint"] + "/identity/token", verify=sandbox["ca_path"], timeout=30,
+                          data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": sandbox["users"][0]["apikey"]})
+    login.raise_for_status()
+    answer = requests.request(method, sandbox["iam_endpoint"] + path, verify=sandbox["ca_path"], timeout=30,
+                              headers={"Authorization": "Bearer " + login.json()["access_token"]}, **kwargs)
+    answer.raise_for_status()
+    return answer.json() if answer.content else None
+
+
+def someone_elses_key(sandbox, name, key_name):
+    """An API key of another name on the service ID, as a second consumer would make it (its value is not kept)."""
+    return iam_api(sandbox, "POST", "/v1/apikeys", json={"name": key_name, "iam_id": service_id(sandbox, name)["iam_id"],
+                                                         "account_id": service_id(sandbox, name)["account_id"]})["id"]
+
+
+def test_revoke_deletes_the_keys_then_the_service_id_and_policy_the_role_made(sandbox, kube):
     v = sid_vars(sandbox, "sid-absent", pull_secret_pod_enabled=False)
     name, ns = v["pull_secret_service_id_name"], v["pull_secret_namespaces"][0]
     assert run_playbook(PLAYBOOK, v).rc == 0
-    assert len(live_keys(sandbox, name)) == 1
+    assert len(live_keys(sandbox, name)) == 1 and len(policies(sandbox, name)) == 1
+    made = service_id(sandbox, name)
+    iam_ids = {made["iam_id"]}
+    dry = run_playbook(REVOKE, v, check=True)
+    assert dry.rc == 0 and "would be deleted with its registry policies" in " ".join(dry.output.split()), dry
+    assert service_id(sandbox, name) is not None and len(live_keys(sandbox, name)) == 1
     removed = run_playbook(REVOKE, v)
     assert removed.rc == 0, removed
     assert kube.secret(ns, SECRET) is None
-    assert keys(sandbox, name) == []
-    assert json.dumps(sandbox.admin.iam_state()).count(name) >= 1  # the service ID stays (another consumer may use it)
+    assert service_id(sandbox, name) is None, "the service ID this role created and nothing uses any more is deleted"
+    state = sandbox.admin.iam_state()
+    assert not [k for k in state["apikeys"] if k["iam_id"] in iam_ids]
+    assert not [p for p in state["policies"] if any(a.get("value") in iam_ids for s in p["subjects"] for a in s["attributes"])]
+    assert "Service ID %s (%s): deleted with its registry policies" % (name, made["id"]) in " ".join(removed.output.split())
+    again = run_playbook(REVOKE, v)
+    assert again.rc == 0 and again.changed == 0, again
+
+
+def test_revoke_keeps_a_service_id_made_elsewhere_or_with_someone_elses_key(sandbox, kube):
+    """A service ID the role did not create keeps its description (the role's mark is never written on it) and is never
+    deleted; one the role made is kept while it has a key of another name, which the role never deletes."""
+    v = sid_vars(sandbox, "sid-foreign", pull_secret_pod_enabled=False)
+    name = v["pull_secret_service_id_name"]
+    account = sandbox.admin.iam_account(sandbox["users"][0]["username"])
+    iam_api(sandbox, "POST", "/v1/serviceids/", json={"account_id": account, "name": name, "description": "made by the platform team"})
+    assert run_playbook(PLAYBOOK, v).rc == 0
+    assert service_id(sandbox, name)["description"] == "made by the platform team"
+    removed = run_playbook(REVOKE, v)
+    assert removed.rc == 0, removed
+    assert keys(sandbox, name) == [] and service_id(sandbox, name) is not None and len(policies(sandbox, name)) == 1
+    assert "kept: this role did not create it" in " ".join(removed.output.split())
+
+    v = sid_vars(sandbox, "sid-shared", pull_secret_pod_enabled=False)
+    name = v["pull_secret_service_id_name"]
+    assert run_playbook(PLAYBOOK, v).rc == 0
+    other = someone_elses_key(sandbox, name, "ci-pulls")
+    removed = run_playbook(REVOKE, v)
+    assert removed.rc == 0, removed
+    assert [k["id"] for k in keys(sandbox, name)] == [other] and len(policies(sandbox, name)) == 1
+    assert "kept: it has API key(s) this role did not make: %s" % other in " ".join(removed.output.split())
 
 
 def test_migration_from_token_secrets_is_a_rotation_then_revokes_the_token(sandbox, kube):

@@ -51,6 +51,8 @@ def test_filters_and_iam_id(iam, capsys, sid):
     assert [k['id'] for k in by_name['keys']] == [key['id']]
     by_id = run(capsys, service_id=sid['id'], id=key['id'])
     assert [k['id'] for k in by_id['keys']] == [key['id']]
+    assert by_id['service_id'] == {k: sid.get(k) for k in ('id', 'iam_id', 'name', 'description', 'locked')}
+    assert by_name['service_id'] is None  # listed by IAM id: no service ID was read
 
 
 def test_last_use_where_iam_tells_it(iam, capsys, sid):
@@ -79,4 +81,5 @@ def test_two_service_ids_with_the_name_are_refused(iam, capsys):
 def test_no_such_service_id_lists_nothing(iam, capsys):
     res = run(capsys, service_id='never-created')
     assert not res.failed and res['keys'] == [] and res['iam_id'] is None and res['account_id'] == ACCOUNT
+    assert res['service_id'] is None
     assert not iam.calls('GET', '/v1/apikeys')

@@ -59,6 +59,15 @@ def test_description_updated_with_if_match(iam, capsys):
     assert res['diff']['before']['service_id']['description'] == 'old' and res['diff']['after']['service_id']['description'] == 'new'
 
 
+def test_update_description_false_uses_the_description_only_to_create(iam, capsys):
+    existing = iam.add_service_id(NAME, 'made by the platform team')
+    kept = run(capsys, description='ours', update_description=False)
+    assert kept['changed'] is False and existing['description'] == 'made by the platform team' and not iam.writes()
+    iam.serviceids.clear()
+    made = run(capsys, description='ours', update_description=False)
+    assert made['action'] == 'created' and made['service_id']['description'] == 'ours'
+
+
 def test_stale_etag_is_read_again_once(iam, capsys):
     existing = iam.add_service_id(NAME, 'old')
 

@@ -123,3 +123,26 @@ def test_a_secret_made_by_hand_for_the_registry_is_adopted_only_when_asked():
 def test_no_other_secret_is_adopted(secret):
     assert plan.classify([secret], ["ns"], "pull", adopt_servers=["r.example"])["namespaces"]["ns"] == {"state": "foreign"}
     assert plan.adopted_password(secret, ["r.example"], "T1") is None
+
+
+OURS = "Pulls images for the Kubernetes Secret ibm-registry-pull (ibm_dedicated.registry.pull_secret)"
+
+
+def _sid(description=OURS, **extra):
+    return dict({"id": "ServiceId-1", "iam_id": "iam-ServiceId-1", "name": "sid", "description": description}, **extra)
+
+
+def test_absent_deletes_only_a_service_id_the_role_made_and_nothing_else_can_use():
+    mine = [dict(key(OLD), name="sid"), dict(key(NEW), name="sid")]
+    assert keys.removal(None, [], "sid", OURS, []) is None
+    gone = keys.removal(_sid(), mine, "sid", OURS, [OLD, NEW])
+    assert gone["delete"] is True and gone["id"] == "ServiceId-1"
+    assert keys.removal(_sid(), [], "sid", OURS, [])["delete"] is True  # no key at all: nothing can log in as it
+    for service_id, listed, revoked, why in (
+            (_sid("made by the platform team"), mine, [OLD, NEW], "this role did not create it"),
+            (_sid(None), mine, [OLD, NEW], "this role did not create it"),
+            (_sid(locked=True), mine, [OLD, NEW], "it is locked"),
+            (_sid(), mine + [dict(key("ApiKey-other"), name="ci")], [OLD, NEW], "did not make: ApiKey-other"),
+            (_sid(), mine, [OLD], NEW + " of it are kept")):
+        kept = keys.removal(service_id, listed, "sid", OURS, revoked)
+        assert kept["delete"] is False and why in kept["why"], kept

@@ -334,7 +334,7 @@ def test_image_with_a_host_and_no_registry_known():
 FACT_TYPES = {
     "registry_host": str, "server": str, "docker_username": str, "pod_image_ref": str, "pod_namespace": str,
     "selects_namespaces": bool, "token_description": str, "token_description_given": bool, "single_use_login": bool, "has_apikey": bool,
-    "credential_tasks": list, "servers": list, "absent_tasks": list,
+    "credential_tasks": list, "servers": list, "absent_tasks": list, "service_id_description": str,
 }
 
 
@@ -568,6 +568,7 @@ def test_service_id_defaults_are_derived_from_the_org_the_secret_and_the_image()
     assert problems(**SID) == []
     opts = options.derive(converted(**SID), NO_ENV)
     assert opts["service_id_name"] == "k8s-pull-acme-ibm-registry-pull"
+    assert opts["service_id_description"] == "Pulls images for the Kubernetes Secret ibm-registry-pull (ibm_dedicated.registry.pull_secret)"
     assert opts["registry_namespaces"] == ["acme"] and opts["docker_username"] == "iamapikey"
     assert opts["credential_tasks"] == ["service_id.yml"]
     assert options.derive(converted(**dict(SID, pull_secret_rotate=True)), NO_ENV)["credential_tasks"] == ["service_id.yml"]
