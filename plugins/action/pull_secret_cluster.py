@@ -705,7 +705,7 @@ class ActionModule(ActionBase):
                 new = [c for c in listed if c.get("id") == current] if current else []
                 out.update(tokens.revocable(new, not opts.get("token_read_write"), clusters, keep=(previous,) if previous else (),
                                             manages=manages))
-                return out
+                return self._withheld(out)
             out["then"] = ["rotate_finish.yml"]
             if out["failures"]:
                 out["restore"] = bool(previous)
@@ -715,12 +715,20 @@ class ActionModule(ActionBase):
         if not out["then"]:  # a rotation finishes (and revokes) in rotate_finish.yml
             out["then"] = (["revoke_%s.yml" % opts.get("credential_type", "token")] if out["revoke"] else []) + (
                 ["migrate_tokens.yml"] if out["migrated"]["revoke"] else [])
+        self._withheld(out)
         if opts.get("state") == "absent" and opts.get("credential_type") == "service_id":
             listed_all = self._var("__pull_secret_listed") or {}
             out["service_id"] = keys.removal(listed_all.get("service_id"), listed_all.get("keys") or [], opts["service_id_name"],
                                              opts["service_id_description"], out["revoke"])
             if (out["service_id"] or {}).get("delete"):
                 out["then"].append("remove_service_id.yml")
+        return out
+
+    def _withheld(self, out):
+        """With pull_secret_credential_shared, nothing is revoked: Secrets outside the play may hold any credential."""
+        if self._opts.get("credential_shared"):
+            tokens.withhold(out, "pull_secret_credential_shared is true: Secrets outside this play (other job slices or "
+                                 "inventories) may hold it; revoke it from a run over every cluster that uses it")
         return out
 
     def _migrated_tokens(self, clusters):
