@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One step of the pull_secret role in one cluster (documentation: plugins/modules/pull_secret_cluster.py).
 
-Runs on the controller, in the worker process; every Kubernetes call is a kubernetes.core module (``_kube.Kube``).
+Runs on the controller, in the worker process; every Kubernetes call is kubernetes.core's (``_kube.Kube``): writes are
+its modules, reads its k8s_info code in this process when it can (``_kube_local``).
 The decisions are in plugins/plugin_utils/_pull_secret_*.py. Facts and results never hold a credential: the
 credential is read from the variable the role registered it in, used to build the Secrets, and dropped.
 """
@@ -21,6 +22,7 @@ from ansible_collections.ibm_dedicated.registry.plugins.filter.docker_config_jso
     docker_config_fingerprint,
     docker_config_json,
 )
+from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _kube_local
 from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _pull_secret_keys as keys
 from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _pull_secret_plan as plan
 from ansible_collections.ibm_dedicated.registry.plugins.plugin_utils import _pull_secret_tokens as tokens
@@ -83,6 +85,7 @@ class ActionModule(ActionBase):
             result.setdefault("warnings", []).extend(self._warnings)
         if self.kube is not None:
             result["kube_calls"] = self.kube.calls
+            result["kube_reads_in_process"] = self.kube.reads
             if self._task.diff and self.kube.diffs:
                 result["diff"] = self.kube.diffs
         return result
@@ -122,7 +125,8 @@ class ActionModule(ActionBase):
             opts = self._templar.template(_hostvar(hostvars, host, "__pull_secret_opts") or {})
             identity = (_hostvar(hostvars, host, "__pull_secret_cluster") or {}).get("identity") or {}
         where = "cluster %s (context %s, server %s)" % (host, identity.get("context") or "(current)", identity.get("server") or "(in-cluster)")
-        kube = Kube(self._run_module, {"kubeconfig": opts.get("kubeconfig"), "context": opts.get("context")}, where)
+        kube = Kube(self._run_module, {"kubeconfig": opts.get("kubeconfig"), "context": opts.get("context")}, where,
+                    read=None if any(self._task.environment or ()) else _kube_local.k8s_info)  # a module would run with it
         if host == this:
             self.kube = kube
         return kube
@@ -859,7 +863,7 @@ class ActionModule(ActionBase):
 
 
 # Keys of a task result, which are not part of the cluster's state the steps hand on.
-_RESULT_KEYS = frozenset(("changed", "failed", "msg", "warnings", "deprecations", "skipped", "skip_reason", "kube_calls",
+_RESULT_KEYS = frozenset(("changed", "failed", "msg", "warnings", "deprecations", "skipped", "skip_reason", "kube_calls", "kube_reads_in_process",
                           "invocation", "_ansible_no_log", "false_condition", "exception", "censored"))
 
 

@@ -34,6 +34,13 @@ SEEDS = range(10)
 CASES = 30
 
 
+@pytest.fixture(autouse=True)
+def _reads_as_modules(monkeypatch):
+    """These tests answer every kubernetes.core call with a fake ``_execute_module``: reads go there too, not to the
+    in-process k8s_info code (tests/unit/plugins/plugin_utils/test_kube_local.py)."""
+    monkeypatch.setattr(action_mod._kube_local, "k8s_info", lambda args: None)
+
+
 def make_action(args, check_mode=False):
     task = MagicMock()
     task.args = dict(args)
