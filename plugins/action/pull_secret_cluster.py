@@ -545,19 +545,22 @@ class ActionModule(ActionBase):
                 fact["namespaces"] = plan.classify(secrets, fact["targets"], opts["name"])["namespaces"]
             writes = plan.write_plan(fact["namespaces"], annotations, data)
             absent = [] if restore else fact["absent_namespaces"]
-            changed = False
-            if absent:
-                kube.apply("Create the namespaces", [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in absent])
-                changed = True
             # A server-side dry run cannot create inside a namespace that is not really created.
             skip = set(absent) if self._check_mode else set()
             names = [ns for ns in writes["create"] + writes["update"] if ns not in skip]
             fact["written"] = fact["written"] or bool(names)
-            if names:
-                results = kube.apply("Write the Secrets", [plan.secret_definition(opts["name"], ns, annotations, data) for ns in names],
-                                     secret=True)
-                self._settle_races(kube, names, results, annotations, data, writes)
-                changed = True
+            # One kubernetes.core task writes in order: the namespaces, the Secrets in them, then a new verification Pod
+            # (so that it pulls with the Secrets just written).
+            first = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in absent]
+            pod = self._new_pod(annotations) if names and not restore else None
+            definitions = first + [plan.secret_definition(opts["name"], ns, annotations, data) for ns in names] + ([pod] if pod else [])
+            changed = bool(definitions)
+            if definitions:
+                step = ", ".join(part for part, wanted in (("Create the namespaces", first), ("Write the Secrets", names),
+                                                           ("create the verification Pod", pod)) if wanted)
+                results = kube.apply(step, definitions, secret=bool(names))
+                self._settle_races(kube, names, results[len(first):len(first) + len(names)], annotations, data, writes)
+                fact["pod_created"] = bool(pod)
             patched = self._patch_service_accounts(kube, absent)
             changed = changed or bool(patched)
         except KubeError as exc:
@@ -581,6 +584,15 @@ class ActionModule(ActionBase):
             summary = ["Put back: " + line]
         fact.update(in_use=in_use, holds=token_id, writes=writes, patched=patched, summary=summary, credential=self._credential_line(token_id))
         return {"changed": changed, "cluster": fact, "msg": summary}
+
+    def _new_pod(self, annotations):
+        """The verification Pod to create with the Secrets, when the read found none: the prove step then only waits.
+        None when the Pod exists (it is kept or re-created by the prove step), is not wanted, or the run rotates or is a
+        dry run."""
+        opts, fact = self._opts, self._fact
+        if not opts.get("pod_enabled") or self._check_mode or self._rotating() or fact.get("pod") is not None:
+            return None
+        return desired_pod(self._render_pod(), annotations[plan.FINGERPRINT])
 
     def _settle_races(self, kube, names, results, annotations, data, writes):
         """kubernetes.core turns a 409 on create into changed plus a warning, with no object: another run created the
@@ -657,12 +669,13 @@ class ActionModule(ActionBase):
                          check_mode=self._check_mode, server=opts["server"])
         try:
             # {} means "read, and there is none"; after a write or in a new namespace the read is repeated.
-            outcome = proof.run(current=None if fact.get("written") and self._rotating() else (fact.get("pod") or {}))
+            outcome = proof.run(current=None if fact.get("written") and self._rotating() else (fact.get("pod") or {}),
+                                created=bool(fact.get("pod_created")))
         except (KubeError, ProofError) as exc:
             if self._rotating():
                 return self._defer(str(exc), None)
             raise
-        if outcome.get("action") in ("create", "recreate") and outcome.get("changed"):
+        if outcome.get("action") in ("create", "recreate") and outcome.get("changed") and not fact.get("pod_created"):
             kube.note(desired, projected(fact.get("pod"), desired) if outcome["action"] == "recreate" else {}, desired)
         if not opts.get("pod_enabled") and not self._check_mode:
             kube.delete("Remove the verification Pod (only the rotation needed it)", "Pod", fact["pod_namespace"], opts["pod_name"])

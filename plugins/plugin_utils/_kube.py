@@ -172,6 +172,10 @@ class Kube:
         self._diffs = {}  # (kind, namespace, name): what --diff shows of each object a write changed
 
     @property
+    def reads_in_process(self):
+        return self._read is not None
+
+    @property
     def diffs(self):
         """``--diff`` entries (``before``, ``after``, headers), one per object changed, in the order of the writes."""
         return list(self._diffs.values())

@@ -439,7 +439,7 @@ class PodProof:
     """
 
     def __init__(self, kube, namespace, name, desired, managed_by=MANAGED_BY, timeout=120, clock=time.monotonic, sleep=time.sleep,
-                 check_mode=False, poll=1.0, server=None):
+                 check_mode=False, poll=None, server=None):
         self.kube = kube
         self.namespace = namespace
         self.name = name
@@ -449,7 +449,8 @@ class PodProof:
         self.clock = clock
         self.sleep = sleep
         self.check_mode = check_mode
-        self.poll = float(poll)
+        # A read in this process takes milliseconds, a module run most of a second: poll as often as a read is cheap.
+        self.poll = float(poll if poll is not None else (0.25 if getattr(kube, "reads_in_process", False) else 1.0))
         self.image = pod_image(desired)
         self.server = server or self.image.split("/", 1)[0]
 
@@ -472,9 +473,12 @@ class PodProof:
             message += "\n(The Pod's events could not be read: %s)" % _clip(note, 300)
         raise ProofError(message, seen, action, _meta(pod).get("uid"))
 
-    def run(self, current=None):
+    def run(self, current=None, created=False):
         """Prove the Secret; ``current`` is the Pod read earlier (None: not read yet, it is read here; ``{}``: read,
-        and there is none). Returns ``{action, proven, pulled, seconds, line, pod_uid, changed}``."""
+        and there is none); ``created``: the write step already created the desired Pod (after the Secrets, in the same
+        kubernetes.core task), only the wait is left. Returns ``{action, proven, pulled, seconds, line, pod_uid, changed}``."""
+        if created and not self.check_mode:
+            return self._wait("create", None)
         if current is None:
             current = self._get()
         current = current or None
@@ -552,7 +556,7 @@ class PodProof:
             now = self.clock()
             if pod is not None and now >= deadline:
                 self._fail(pod, action, last_transient)
-            # One read per poll interval, counted from the start of the previous read (a read takes a module run).
+            # One read per poll interval, counted from the start of the previous read (it may take a module run).
             self.sleep(max(0.0, min(read_at + self.poll, deadline) - now))
             read_at = self.clock()
             pod = self._get()

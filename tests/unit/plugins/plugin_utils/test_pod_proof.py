@@ -228,6 +228,24 @@ def test_first_run_creates_the_pod_and_proves_the_pull_when_it_is_ready(clock):
                        "pod_uid": "uid-new", "changed": True}
 
 
+def test_a_pod_the_write_step_created_with_the_secrets_is_only_waited_for(clock):
+    """Issue 17: the Pod is created in the same kubernetes.core task as the Secrets (after them); the proof only waits."""
+    kube = FakeKube(pods=[live(state="creating"), live(state="ready")])
+    runner = PodProof(kube, NS, NAME, DESIRED, MANAGED_BY, TIMEOUT, clock=clock, sleep=clock.sleep, server=SERVER)
+    outcome = runner.run(current={}, created=True)
+    assert [c[0] for c in kube.calls] == ["get", "get"] and kube.writes == []
+    assert outcome["action"] == "create" and outcome["proven"] and outcome["changed"]
+    dry = PodProof(FakeKube(), NS, NAME, DESIRED, MANAGED_BY, TIMEOUT, clock=clock, sleep=clock.sleep, check_mode=True, server=SERVER)
+    assert dry.run(current={}, created=True)["proven"] is False  # check mode: nothing was created, nothing waited for
+
+
+def test_polls_often_when_a_read_costs_no_module_process(clock):
+    kube = FakeKube()
+    assert PodProof(kube, NS, NAME, DESIRED).poll == 1.0
+    kube.reads_in_process = True
+    assert PodProof(kube, NS, NAME, DESIRED).poll == 0.25
+
+
 def test_reads_are_one_poll_apart_however_long_a_read_takes(clock):
     """Each read is a kubernetes.core module run (most of a second): the interval counts from the start of a read."""
     kube = FakeKube(pods=[live(state="creating")] * 4 + [live(state="ready")])
