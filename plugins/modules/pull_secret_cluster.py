@@ -102,4 +102,10 @@ kube_calls:
   description: How many kubernetes.core module processes the step started.
   returned: when the step talks to Kubernetes
   type: int
+kube_reads_in_process:
+  description:
+    - How many reads the step made with kubernetes.core's C(k8s_info) code in the worker process, without a module process.
+    - Reads are made that way unless the task has an C(environment) or C(kubernetes) cannot be imported on the controller.
+  returned: when the step talks to Kubernetes
+  type: int
 """
