@@ -23,7 +23,8 @@ import traceback
 from ansible.module_utils.common.text.converters import to_text
 
 try:
-    import kubernetes  # noqa: F401 (the dependency kubernetes.core's code needs; it says so only at call time)
+    # kubernetes.core's code needs it, but says so only at call time: without it the module reads (and says why).
+    import kubernetes  # noqa: F401  # pylint: disable=unused-import
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.client import get_api_client
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.exceptions import CoreException
     from ansible_collections.kubernetes.core.plugins.module_utils.k8s.service import K8sService
