@@ -912,9 +912,10 @@ def targets(res):
                      + (f" (after {sl['worst_checkpoint']}; also after {', '.join(sl['checkpoints_with_revoked'][1:])})"
                         if len(sl["checkpoints_with_revoked"]) > 1 else f" (after {sl['worst_checkpoint']})" if sl["secrets_on_revoked_tokens"] else ""),
                      check(sl["secrets_on_revoked_tokens"], 0, "==")))
-    limit = {"full": t["bench_full_s"], "quick": t["bench_quick_s"]}.get(res["mode"])
-    rows.append((f"the bench itself ({res['mode']})" + (f" ≤ {limit / 60:g} min" if limit else ""), f"{res['elapsed_s']:.0f} s",
-                 check(res["elapsed_s"], limit)))
+    # Only a whole mode's run is held to its time (--only, --sizes, --reps... measure something else).
+    limit = None if res.get("partial") else {"full": t["bench_full_s"], "quick": t["bench_quick_s"]}.get(res["mode"])
+    rows.append((f"the bench itself ({res['mode']}{', partial' if res.get('partial') else ''})"
+                 + (f" ≤ {limit / 60:g} min" if limit else ""), f"{res['elapsed_s']:.0f} s", check(res["elapsed_s"], limit)))
     return rows
 
 
@@ -1155,7 +1156,8 @@ def main(argv=None):
 
     started = time.perf_counter()
     bench = Bench(args)
-    res = {"mode": mode_name, "reps": reps, "cluster_reps": cluster_reps, "scenarios": sorted(scenarios), "loop_runs": loops,
+    res = {"mode": mode_name, "partial": any((args.only, args.sizes, args.cluster_counts, args.reps, args.slicing, args.no_profile)),
+           "reps": reps, "cluster_reps": cluster_reps, "scenarios": sorted(scenarios), "loop_runs": loops,
            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
            "machine": {"cpus": os.cpu_count(), "load_start": [round(x, 2) for x in os.getloadavg()],
                        "pythondontwritebytecode": os.environ.get("PYTHONDONTWRITEBYTECODE")},
