@@ -532,9 +532,9 @@ def scenario_fanout(bench, sandbox, cluster, sizes, reps, loops):
     return fanout, loop_out, raw
 
 
-def scenario_clusters(bench, sandbox, counts, reps, floors=True, namespaces=10, forks=10):
+def scenario_clusters(bench, sandbox, counts, reps, rerun=True, floors=True, namespaces=10, forks=10):
     print(f"\n[3] Clusters: one play, one host per cluster (connection: local, forks {forks}), {namespaces} namespaces each, no Pod;"
-          " first run, re-run" + (", the floors once" if floors else ""), flush=True)
+          " first run" + (", re-run" if rerun else "") + (", the floors once" if floors else ""), flush=True)
     clusters = [Cluster(sandbox, i) for i in range(len(sandbox["clusters"]))]
     out, raw = [], {}
     for count in counts:
@@ -550,7 +550,9 @@ def scenario_clusters(bench, sandbox, counts, reps, floors=True, namespaces=10, 
             overrides = {"pull_secret_namespaces": names, "pull_secret_create_namespaces": False, "pull_secret_pod_enabled": False,
                          "pull_secret_token_description": description, "pull_secret_hosts": "clusters"}
             runs["first"].append(bench.role(f"{count} cluster(s) first #{rep + 1}", sandbox, used, rd, overrides, inventory, forks=forks))
-            runs["rerun"].append(bench.role(f"{count} cluster(s) rerun #{rep + 1}", sandbox, used, rd, overrides, inventory, forks=forks))
+            if rerun:
+                runs["rerun"].append(bench.role(f"{count} cluster(s) rerun #{rep + 1}", sandbox, used, rd, overrides, inventory,
+                                                forks=forks))
             if floors and rep == 0:  # the floors once: a plot line, no target depends on them
                 floor_rerun, floor_first = floor_runs(bench, f"{count} cluster(s)", sandbox, used, rd, description, names,
                                                       inventory, forks)
@@ -559,12 +561,12 @@ def scenario_clusters(bench, sandbox, counts, reps, floors=True, namespaces=10, 
             for c in used:
                 c.delete_namespaces(names)
         s = {key: summary(value) for key, value in runs.items()}
-        out.append({"clusters": count, "wall_s": s["first"]["wall_s"], "rerun_s": s["rerun"]["wall_s"],
+        out.append({"clusters": count, "wall_s": s["first"]["wall_s"], "rerun_s": s["rerun"] and s["rerun"]["wall_s"],
                     "floor_first_s": s["floor_first"] and s["floor_first"]["wall_s"],
                     "floor_rerun_s": s["floor_rerun"] and s["floor_rerun"]["wall_s"],
                     "tokens_minted": max(r["tokens_minted"] for r in runs["first"] + runs["rerun"]),
                     "first_module_processes_per_cluster": round(s["first"]["module_processes"] / count, 1),
-                    "rerun_module_processes_per_cluster": round(s["rerun"]["module_processes"] / count, 1),
+                    "rerun_module_processes_per_cluster": s["rerun"] and round(s["rerun"]["module_processes"] / count, 1),
                     "token_api_requests": s["first"]["token_api_requests"], "k8s_reads": s["first"]["k8s_reads"],
                     "k8s_writes": s["first"]["k8s_writes"], "peak_rss_mib": s["first"]["peak_tree_rss_mib"],
                     "runs_s": s["first"]["runs_s"], "ok": all(x["ok"] for x in s.values() if x), **s})
@@ -884,7 +886,7 @@ def targets(res):
         minted = [c["tokens_minted"] for c in cl]
         rows.append(("one token for the play, any cluster count", f"minted per run {minted}", "✓" if all(m == 1 for m in minted) else "✗"))
         rows.append(("module processes per cluster, first / re-run (reported)",
-                     ", ".join(f"{c['clusters']}: {c['first_module_processes_per_cluster']:g} / {c['rerun_module_processes_per_cluster']:g}"
+                     ", ".join(f"{c['clusters']}: {c['first_module_processes_per_cluster']:g} / {c['rerun_module_processes_per_cluster'] or '-'}"
                                for c in cl), "·"))
     loops = res.get("loops", [])
     for kind, size, limit in (("kubectl_loop", 1000, t["kubectl_loop_speedup"]), ("k8s_loop", 100, t["k8s_loop_speedup"])):
@@ -919,6 +921,9 @@ def targets(res):
     return rows
 
 
+CLUSTER_ROWS = {"rerun": "re-run", "floor_first": "first-run floor", "floor_rerun": "re-run floor"}
+
+
 def scenario_rows(res):
     """``(label, figures)`` for every measured scenario of a results dict: the one list both reports print."""
     p = res.get("procedure")
@@ -937,10 +942,9 @@ def scenario_rows(res):
         yield f"2. {x['namespaces']:,} namespaces, {name} ({x['runs']} run(s))", x
     for c in res.get("clusters", []):
         yield f"3. {c['clusters']} cluster(s) × 10 namespaces, first run", c["first"]
-        yield f"3. {c['clusters']} cluster(s) × 10 namespaces, re-run", c["rerun"]
-        for kind in ("floor_first", "floor_rerun"):
+        for kind in ("rerun", "floor_first", "floor_rerun"):
             if c.get(kind):
-                yield f"3. {c['clusters']} cluster(s) × 10 namespaces, {kind.replace('floor_', '')}{'-run' if kind == 'floor_first' else ''} floor", c[kind]
+                yield f"3. {c['clusters']} cluster(s) × 10 namespaces, {CLUSTER_ROWS[kind]}", c[kind]
 
 
 def slicing_lines(sl):
@@ -1093,15 +1097,19 @@ def plot(res, path):
 # What each mode measures. Repetitions are cut where a figure is stable: the loops run once (minute-long, and far from
 # their targets either way), the clusters twice in full mode; the floors of the cluster scenario once (a plot line).
 MODES = {
-    "full": {"reps": 3, "sizes": [10, 100, 1000], "clusters": [1, 5, 20], "cluster_reps": 2, "cluster_floors": True,
+    "full": {"reps": 3, "procedure_reps": 3, "sizes": [10, 100, 1000], "clusters": [1, 5, 20], "cluster_reps": 2,
+             "cluster_rerun": True, "cluster_floors": True,
              "loops": {"k8s_loop": {100: 1}, "kubectl_loop": {100: 1, 1000: 1}}, "slicing": (4, 5, 10), "profile": 1000,
              "scenarios": SCENARIOS},
-    # Under 3 minutes: no 1,000 namespaces, no 20 clusters, no slicing, no floor ingredients or profile.
-    "quick": {"reps": 2, "sizes": [10, 100], "clusters": [1, 5], "cluster_reps": 1, "cluster_floors": False,
+    # Under 3 minutes: no 1,000 namespaces, no 20 clusters, no slicing, no floor ingredients or profile; the procedure
+    # once (the script's figure is stable), the clusters once and first runs only.
+    "quick": {"reps": 2, "procedure_reps": 1, "sizes": [10, 100], "clusters": [1, 5], "cluster_reps": 1,
+              "cluster_rerun": False, "cluster_floors": False,
               "loops": {"k8s_loop": {100: 1}, "kubectl_loop": {100: 1}}, "slicing": None, "profile": None,
               "scenarios": ("procedure", "fanout", "loops", "clusters")},
     # The harness check: every code path once, as small as it gets (2 slices of 1 cluster, 2 namespaces).
-    "smoke": {"reps": 1, "sizes": [10], "clusters": [1], "cluster_reps": 1, "cluster_floors": True, "loops": {},
+    "smoke": {"reps": 1, "procedure_reps": 1, "sizes": [10], "clusters": [1], "cluster_reps": 1, "cluster_rerun": True,
+              "cluster_floors": True, "loops": {},
               "slicing": (2, 1, 2), "profile": None, "scenarios": ("procedure", "fanout", "clusters", "slicing")},
 }
 
@@ -1148,6 +1156,7 @@ def main(argv=None):
     profile = None if args.no_profile or "profile" not in scenarios else conf["profile"] or 1000
     reps = args.reps or conf["reps"]
     cluster_reps = args.reps or conf["cluster_reps"]
+    procedure_reps = args.reps or conf["procedure_reps"]
     loops = conf["loops"] if "loops" in scenarios else {}
 
     # SIGTERM/SIGHUP behave like Ctrl-C (and Ctrl-C works even when started in the background, where SIGINT is ignored): unwind through the finally below and stop the sandboxes.
@@ -1184,7 +1193,7 @@ def main(argv=None):
         main_sb = bench.start_sandbox("main", 1)
         cluster = Cluster(main_sb, 0)
         if "procedure" in scenarios:
-            res["procedure"], raw["procedure"] = scenario_procedure(bench, main_sb, cluster, reps)
+            res["procedure"], raw["procedure"] = scenario_procedure(bench, main_sb, cluster, procedure_reps)
         if "fanout" in scenarios:
             res["fanout"], res["loops"], raw["fanout"] = scenario_fanout(bench, main_sb, cluster, sizes, reps, loops)
         if "floor" in scenarios:
@@ -1194,7 +1203,8 @@ def main(argv=None):
         multi = None
         if "clusters" in scenarios:
             multi = bench.start_sandbox("clusters", max(cluster_counts)) if max(cluster_counts) > 1 else main_sb
-            res["clusters"], raw["clusters"] = scenario_clusters(bench, multi, cluster_counts, cluster_reps, conf["cluster_floors"])
+            res["clusters"], raw["clusters"] = scenario_clusters(bench, multi, cluster_counts, cluster_reps,
+                                                                 rerun=conf["cluster_rerun"], floors=conf["cluster_floors"])
         if "slicing" in scenarios:
             needed = slicing[0] * slicing[1]
             if multi is None or len(multi["clusters"]) < needed:
