@@ -2,22 +2,25 @@
 # Copyright (c) ibm_dedicated.registry contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Benchmarks: the role against the procedure and the obvious alternatives, side by side in one run.
+"""Benchmarks: the role against its floors, the procedure and the obvious alternatives, side by side in one run.
 
-    make bench              # full: 10/100/1,000 namespaces, 1/5/20 clusters, 3 repetitions
-    make bench QUICK=1      # 10/100 namespaces, 1/5 clusters, 2 repetitions; the loops and the clusters once
-    bench/run.py --smoke    # harness check: 1 repetition, 10 namespaces, 1 cluster, no baselines
+    make bench              # full: 10/100/1,000 namespaces, 1/5/20 clusters, job slicing 4 × 5, 3 repetitions
+    make bench QUICK=1      # 10/100 namespaces, 1/5 clusters, 2 repetitions, no slicing
+    bench/run.py --smoke    # harness check: 1 repetition, 10 namespaces, 1 cluster, no loops, slicing 2 × 1
+    bench/run.py --markdown bench/results.json     # the figures as Markdown (docs/performance.md)
+    bench/run.py --plot bench/results.json         # docs/performance.png
 
-A script, not a test: it prints figures and the targets next to them, and never fails because the
-machine is slow (it exits non-zero only when it could not measure, e.g. a sandbox did not start).
+A script, not a test: it prints each figure, its floor (bench/floor_rerun.yml, bench/floor_first.yml,
+bench/procedure.sh, measured in the same run), the ratio and issue #17's targets with ✓/✗, and never fails because
+the machine is slow (it exits non-zero only when it could not measure, e.g. a sandbox did not start).
 Sandboxes are started in a temporary directory and stopped at the end, also on Ctrl-C or errors.
 
 Every measured command runs in its own session; for each run the harness records the wall time,
 the Kubernetes API requests (reads/writes, from the test server's admin counters, reset before the
-run), the IBM requests (difference of the admin counters), the registry tokens minted, and the peak
-RSS of the measured process tree: the sum of VmRSS over the command and all its descendants,
-sampled every 50 ms from /proc (so a process living under 50 ms can be missed), plus the largest
-single process of the tree from wait4()'s ru_maxrss (exact, but not a sum).
+run), the IBM requests (difference of the admin counters), the registry tokens minted, the module processes
+(pids of the tree running an AnsiballZ_ wrapper) and the peak RSS of the measured process tree: the sum of
+VmRSS over the command and all its descendants, sampled every 50 ms from /proc (so a process living under
+50 ms can be missed), plus the largest single process of the tree from wait4()'s ru_maxrss (exact, but not a sum).
 """
 
 import argparse
