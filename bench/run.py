@@ -536,6 +536,7 @@ def scenario_fanout(bench, sandbox, cluster, sizes, reps, loops):
 
 
 def scenario_clusters(bench, sandbox, counts, reps, rerun=True, floors=True, namespaces=10, forks=10):
+    """One play over 1, 5, 20 clusters; ``reps``: repetitions per cluster count."""
     print(f"\n[3] Clusters: one play, one host per cluster (connection: local, forks {forks}), {namespaces} namespaces each, no Pod;"
           " first run" + (", re-run" if rerun else "") + (", the floors once" if floors else ""), flush=True)
     clusters = [Cluster(sandbox, i) for i in range(len(sandbox["clusters"]))]
@@ -544,7 +545,7 @@ def scenario_clusters(bench, sandbox, counts, reps, rerun=True, floors=True, nam
         used = clusters[:count]
         inventory = bench.inventory(f"clusters-{count}", used)
         runs = {"first": [], "rerun": [], "floor_rerun": [], "floor_first": []}
-        for rep in range(reps):
+        for rep in range(reps[count]):
             names = [f"c{count}-{bench.runid}-{rep}-{i:02d}" for i in range(namespaces)]
             for c in used:
                 c.create_namespaces(names)
@@ -1009,7 +1010,7 @@ def markdown(res):
     lines = [(f"{m['cpus']} cores, load {m['load_start']} at start, {m.get('load_end')} at the end; Python {v['python']},"
              f" ansible-core {v['ansible_core']}, kubernetes.core {v['kubernetes_core']}, kubectl {v['kubectl']},"
              f" skopeo {v['skopeo']}; commit {v.get('git_commit')}; mode {res['mode']}, median of {res['reps']} run(s)"
-             f" (clusters: {res.get('cluster_reps')}, loops: once); the bench took {res['elapsed_s']:.0f} s; {res['started']}."), "",
+             f" (clusters: {', '.join(f'{c}: {n}' for c, n in (res.get('cluster_reps') or {}).items())}; loops: once); the bench took {res['elapsed_s']:.0f} s; {res['started']}."), "",
              ("| scenario | wall s (median) | runs s | k8s reads | k8s writes | token API requests | tokens minted | module processes |"
               " peak tree RSS MiB |"),
              "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
@@ -1098,20 +1099,23 @@ def plot(res, path):
 
 
 # What each mode measures. Repetitions are cut where a figure is stable: the loops run once (minute-long, and far from
-# their targets either way), the clusters twice in full mode; the floors of the cluster scenario once (a plot line).
+# their targets either way); the clusters 3 times at 1 cluster (the short base of the 20-cluster ratio), twice at 5,
+# once at 20 (a minute, within a few per cent run to run); their floors once (a plot line); the floor ingredients
+# twice. The junit profile only on request (--only profile).
 MODES = {
-    "full": {"reps": 3, "procedure_reps": 3, "sizes": [10, 100, 1000], "clusters": [1, 5, 20], "cluster_reps": 2,
-             "cluster_rerun": True, "cluster_floors": True,
+    "full": {"reps": 3, "procedure_reps": 3, "floor_reps": 2, "sizes": [10, 100, 1000], "clusters": [1, 5, 20],
+             "cluster_reps": {1: 3, 5: 2}, "cluster_rerun": True, "cluster_floors": True,
              "loops": {"k8s_loop": {100: 1}, "kubectl_loop": {100: 1, 1000: 1}}, "slicing": (4, 5, 10), "profile": 1000,
-             "scenarios": SCENARIOS},
+             "scenarios": tuple(s for s in SCENARIOS if s != "profile")},
     # Under 3 minutes: no 1,000 namespaces, no 20 clusters, no slicing, no floor ingredients or profile; the procedure
     # once (the script's figure is stable), the clusters once and first runs only.
-    "quick": {"reps": 2, "procedure_reps": 1, "sizes": [10, 100], "clusters": [1, 5], "cluster_reps": 1,
+    "quick": {"reps": 2, "procedure_reps": 1, "floor_reps": 1, "sizes": [10, 100], "clusters": [1, 5], "cluster_reps": {},
               "cluster_rerun": False, "cluster_floors": False,
               "loops": {"k8s_loop": {100: 1}, "kubectl_loop": {100: 1}}, "slicing": None, "profile": None,
               "scenarios": ("procedure", "fanout", "loops", "clusters")},
     # The harness check: every code path once, as small as it gets (2 slices of 1 cluster, 2 namespaces).
-    "smoke": {"reps": 1, "procedure_reps": 1, "sizes": [10], "clusters": [1], "cluster_reps": 1, "cluster_rerun": True,
+    "smoke": {"reps": 1, "procedure_reps": 1, "floor_reps": 1, "sizes": [10], "clusters": [1], "cluster_reps": {},
+              "cluster_rerun": True,
               "cluster_floors": True, "loops": {},
               "slicing": (2, 1, 2), "profile": None, "scenarios": ("procedure", "fanout", "clusters", "slicing")},
 }
@@ -1125,8 +1129,8 @@ def main(argv=None):
                            " slicing, floor ingredients or profile")
     mode.add_argument("--smoke", action="store_true",
                       help="harness check: 1 repetition, 10 namespaces, 1 cluster, no loops, 2 slices × 1 cluster")
-    parser.add_argument("--reps", type=int, help="repetitions per measured figure (default 3, clusters 2; 2 with --quick, clusters once;"
-                                                 " 1 with --smoke); the loops run once")
+    parser.add_argument("--reps", type=int, help="repetitions of every measured figure but the loops (default: see MODES; full 3,"
+                                                 " clusters 3/2/1 at 1/5/20; quick 2, procedure and clusters once; smoke 1)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.json"))
     parser.add_argument("--out-dir", help="logs of every measured command, junit profiles, the plot (default bench/out/<time>-<pid>)")
     parser.add_argument("--no-profile", action="store_true", help="skip the junit profile at 1,000 namespaces")
@@ -1158,7 +1162,7 @@ def main(argv=None):
         slicing = (slices, per_slice, slicing[2])
     profile = None if args.no_profile or "profile" not in scenarios else conf["profile"] or 1000
     reps = args.reps or conf["reps"]
-    cluster_reps = args.reps or conf["cluster_reps"]
+    cluster_reps = {c: args.reps or conf["cluster_reps"].get(c, 1) for c in cluster_counts}
     procedure_reps = args.reps or conf["procedure_reps"]
     loops = conf["loops"] if "loops" in scenarios else {}
 
@@ -1169,7 +1173,7 @@ def main(argv=None):
     started = time.perf_counter()
     bench = Bench(args)
     res = {"mode": mode_name, "partial": any((args.only, args.sizes, args.cluster_counts, args.reps, args.slicing, args.no_profile)),
-           "reps": reps, "cluster_reps": cluster_reps, "scenarios": sorted(scenarios), "loop_runs": loops,
+           "reps": reps, "cluster_reps": {str(c): n for c, n in cluster_reps.items()}, "scenarios": sorted(scenarios), "loop_runs": loops,
            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
            "machine": {"cpus": os.cpu_count(), "load_start": [round(x, 2) for x in os.getloadavg()],
                        "pythondontwritebytecode": os.environ.get("PYTHONDONTWRITEBYTECODE")},
@@ -1200,7 +1204,7 @@ def main(argv=None):
         if "fanout" in scenarios:
             res["fanout"], res["loops"], raw["fanout"] = scenario_fanout(bench, main_sb, cluster, sizes, reps, loops)
         if "floor" in scenarios:
-            res["floor"] = scenario_floor(bench, main_sb, cluster, reps)
+            res["floor"] = scenario_floor(bench, main_sb, cluster, args.reps or conf["floor_reps"])
         if profile:
             res["profile_1000"] = scenario_profile(bench, main_sb, cluster, profile)
         multi = None
