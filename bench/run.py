@@ -1074,12 +1074,14 @@ def plot(res, path):
                    label=f"target: {TARGETS['clusters_20_vs_1']:g}× one cluster's first run")
     sl = res.get("slicing")
     if sl and sl["slices"] * sl["clusters_per_slice"] > 1:
-        by_cl.plot([sl["slices"] * sl["clusters_per_slice"]], [sl["race_wall_s"]], color="C4", marker="*", markersize=12, linestyle="",
-                   label=f"job slicing, round 1: {sl['slices']} plays at once")
+        at = (sl["slices"] * sl["clusters_per_slice"], sl["race_wall_s"])
+        by_cl.plot(*at, color="C4", marker="*", markersize=12, linestyle="", label=f"job slicing, round 1: {sl['slices']} plays at once")
+        by_cl.annotate(f"{at[1]:.1f}", at, textcoords="offset points", xytext=(-28, 4), fontsize=8, color="C4")
     for ax, title, xlabel, ticks in ((by_ns, "one cluster, no Pod", "namespaces", [f["namespaces"] for f in fan]),
                                      (by_cl, "10 namespaces per cluster, no Pod", "clusters (one host each)", [c["clusters"] for c in cl])):
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.margins(x=0.12, y=0.08)  # room for the labels of the outer points
         if ticks:
             ax.set_xticks(ticks, [f"{t:,}" for t in ticks])
         ax.minorticks_off()
