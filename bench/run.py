@@ -101,8 +101,8 @@ def tree_rss(root, modules=None):
             if modules is not None:
                 with open(f"/proc/{pid}/cmdline", "rb") as handle:
                     args = handle.read().split(b"\0")
-                # The Python running the module, not the shell that starts it.
-                if b"AnsiballZ_" in b" ".join(args) and not args[0].endswith(b"sh"):
+                # The Python running the module: not the shell that starts it, nor the chmod of the wrapper file.
+                if b"AnsiballZ_" in b" ".join(args) and os.path.basename(args[0]).startswith(b"python"):
                     modules.add(pid)
         except (OSError, IndexError, ValueError):
             continue
@@ -1183,7 +1183,7 @@ def main(argv=None):
            "method": {"peak_rss": "sum of VmRSS over the measured command's process tree, sampled every 50 ms from "
                                   "/proc/<pid>/task/*/children and /proc/<pid>/statm; max_single_rss_mib is wait4() ru_maxrss",
                       "module_processes": "distinct pids of the measured tree whose command line runs an AnsiballZ_ wrapper with "
-                                          "a Python (not the shell that starts it), seen by the 50 ms sampler",
+                                          "a Python (not the shell that starts it, not the chmod of the file), seen by the 50 ms sampler",
                       "wall": "median of the repetitions", "tmpdir": "fresh TMPDIR and kubectl --cache-dir per repetition: "
                       "first runs do kubernetes.core discovery cold, re-runs warm",
                       "floors": "bench/floor_rerun.yml right after the role's re-run (same TMPDIR, description and Secret name), "
