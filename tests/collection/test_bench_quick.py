@@ -39,6 +39,8 @@ def test_bench_smoke_writes_every_key(tmp_path):
     # floor mints one and writes every Secret.
     assert fan["floor_rerun"]["tokens_minted"] == 0 and fan["floor_rerun"]["k8s_writes"] == 0
     assert fan["floor_first"]["tokens_minted"] == 1 and fan["floor_first"]["k8s_writes"] == 10
+    # Module processes are counted, each once: the floors run exactly their tasks' modules (IBM, list; IBM, list, write).
+    assert (fan["floor_rerun"]["module_processes"], fan["floor_first"]["module_processes"]) == (2, 3)
     assert res["loops"] == []  # smoke mode: no loops
     assert [c["clusters"] for c in res["clusters"]] == [1]
     assert {"clusters", "wall_s", "rerun_s", "floor_first_s", "floor_rerun_s", "tokens_minted",
