@@ -729,10 +729,10 @@ class ActionModule(ActionBase):
                 return out
         out.update(tokens.revocable(listed, not opts.get("token_read_write"), clusters, keep=(current,) if current else (), manages=manages))
         out["migrated"] = self._migrated_tokens(clusters)
+        self._withheld(out)
         if not out["then"]:  # a rotation finishes (and revokes) in rotate_finish.yml
             out["then"] = (["revoke_%s.yml" % opts.get("credential_type", "token")] if out["revoke"] else []) + (
                 ["migrate_tokens.yml"] if out["migrated"]["revoke"] else [])
-        self._withheld(out)
         if opts.get("state") == "absent" and opts.get("credential_type") == "service_id":
             listed_all = self._var("__pull_secret_listed") or {}
             out["service_id"] = keys.removal(listed_all.get("service_id"), listed_all.get("keys") or [], opts["service_id_name"],

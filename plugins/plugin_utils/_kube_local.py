@@ -35,10 +35,6 @@ except Exception:  # noqa: BLE001 - any failure here means: let the module proce
 _QUERY = ("kind", "api_version", "name", "namespace", "label_selectors", "field_selectors", "hidden_fields")
 
 
-def available():
-    return get_api_client is not None
-
-
 def k8s_info(args):
     """What ``kubernetes.core.k8s_info`` returns for ``args``, or None when it cannot run here (then the module runs)."""
     if get_api_client is None or args.get("wait"):
@@ -53,6 +49,6 @@ def k8s_info(args):
     except CoreException as exc:
         return {"failed": True, "msg": to_text(exc)}
     except Exception as exc:  # noqa: BLE001 - the module would have crashed: its stderr is what describe() reads
-        return {"failed": True, "msg": "MODULE FAILURE: %s" % to_text(exc).splitlines()[0] if to_text(exc) else "MODULE FAILURE",
-                "module_stderr": "".join(traceback.format_exception_only(type(exc), exc))}
+        stderr = "".join(traceback.format_exception_only(type(exc), exc))
+        return {"failed": True, "msg": "MODULE FAILURE: " + stderr.strip().splitlines()[-1], "module_stderr": stderr}
     return dict(found, changed=False)

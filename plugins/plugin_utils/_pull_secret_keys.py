@@ -86,8 +86,9 @@ def removal(service_id, keys, key_name, description, revoked):
     if not service_id:
         return None
     out = {"id": service_id.get("id"), "name": service_id.get("name"), "delete": False}
+    gone = set(revoked or ())
     others = sorted(k.get("id") or "?" for k in keys or [] if k.get("name") != key_name)
-    left = sorted(k.get("id") or "?" for k in keys or [] if k.get("name") == key_name and k.get("id") not in set(revoked or ()))
+    left = sorted(k.get("id") or "?" for k in keys or [] if k.get("name") == key_name and k.get("id") not in gone)
     if service_id.get("description") != description:
         out["why"] = ("this role did not create it (its description is not %s): delete it yourself once nothing uses it"
                       % json.dumps(description))

@@ -106,13 +106,11 @@ def revocable(tokens, readonly, clusters, keep=(), now=None, manages=None):
 
 
 def withhold(decision, why):
-    """Turn every revocation of a ``decide`` result into a kept credential with ``why`` (in place), and drop the task
-    files that only revoke: for a run whose Secrets are not all the credential's holders (pull_secret_credential_shared)."""
+    """Turn every revocation of a ``decide`` result into a kept credential with ``why`` (in place): for a run whose
+    Secrets are not all the credential's holders (pull_secret_credential_shared)."""
     for part in (decision, decision.get("migrated") or {}):
         part.setdefault("kept", []).extend({"id": cid, "why": why} for cid in part.get("revoke") or [])
-        if "revoke" in part:
-            part["revoke"] = []
-    decision["then"] = [name for name in decision.get("then") or [] if not name.startswith(("revoke_", "migrate_tokens"))]
+        part["revoke"] = []
     return decision
 
 

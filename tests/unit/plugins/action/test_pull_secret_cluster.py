@@ -397,6 +397,25 @@ def test_read_cluster_wide(kubeconfig):
     assert result["kube_calls"] == len(cluster.calls)
 
 
+@pytest.mark.parametrize("environment, in_process", [([{}], True), (None, True), ([{"K8S_AUTH_API_KEY": "from-the-task"}], False),
+                                                     (["{{ k8s_env }}"], False)])
+def test_reads_run_in_process_unless_the_task_has_an_environment(kubeconfig, monkeypatch, environment, in_process):
+    """A module runs with the task's environment (K8S_AUTH_* among it), this process does not: with one, every read is
+    the k8s_info module."""
+    modules, here = FakeCluster([our_secret("a", "t-one")]), FakeCluster([our_secret("a", "t-one")])
+    monkeypatch.setattr(action_mod._kube_local, "k8s_info", lambda args: here(module_name="kubernetes.core.k8s_info", module_args=args))
+    action = make_action({"step": "read"})
+    action._task.environment = environment
+    action._execute_module = modules
+    result = action.run(task_vars=read_vars(read_opts(kubeconfig)))
+    assert not result.get("failed"), result.get("msg")
+    module_reads = [a["kind"] for m, a in modules.calls if m == "kubernetes.core.k8s_info"]
+    reads = ["Secret", "Namespace"]  # the Secrets of the targets, then the namespace b that has none (does it exist?)
+    assert (module_reads, [a["kind"] for _m, a in here.calls]) == (([], reads) if in_process else (reads, []))
+    assert result["kube_reads_in_process"] == (len(reads) if in_process else 0)
+    assert [m for m, _a in modules.calls if m == "kubernetes.core.k8s"]  # the dry run of the write is always a module
+
+
 def test_read_falls_back_to_each_namespace_on_403(kubeconfig):
     cluster = FakeCluster([our_secret("a", "t-one"), our_secret("c", "t-two")], cluster_wide=False)
     result = run_step("read", read_vars(read_opts(kubeconfig)), modules=cluster)

@@ -18,13 +18,14 @@ E503 = {"failed": True, "msg": "Exception '(503)\nReason: Service Unavailable\nH
 
 
 class Script:
-    """A fake run or read answering from a list of results (the last one repeats)."""
+    """A fake ``run(module, args, ...)`` or ``read(args)`` answering from a list of results (the last one repeats);
+    ``calls`` holds the arguments of each call."""
 
     def __init__(self, *results):
         self.results, self.calls = list(results), []
 
-    def __call__(self, *args, **kwargs):
-        self.calls.append(args[-1] if not kwargs else args[1])
+    def __call__(self, *args, **_kwargs):
+        self.calls.append(args[-1])
         return self.results.pop(0) if len(self.results) > 1 else self.results[0]
 
 
@@ -70,7 +71,7 @@ def test_failures_are_told_as_the_module_tells_them(monkeypatch):
 def test_waits_and_missing_libraries_leave_the_read_to_the_module(monkeypatch):
     assert _kube_local.k8s_info({"kind": "Pod", "wait": True}) is None
     monkeypatch.setattr(_kube_local, "get_api_client", None)
-    assert _kube_local.k8s_info({"kind": "Secret"}) is None and not _kube_local.available()
+    assert _kube_local.k8s_info({"kind": "Secret"}) is None
 
 
 def test_connection_options_go_to_the_client_and_the_query_to_find(monkeypatch):

@@ -254,13 +254,11 @@ def test_rollback_example_one_cluster_could_not_be_put_back():
 def test_withhold_keeps_every_credential_a_shared_run_would_have_revoked():
     """pull_secret_credential_shared: Secrets outside the play (other job slices, other inventories) may hold any of them."""
     decision = {"revoke": ["t-old", "t-new"], "kept": [{"id": "t-used", "why": "still used by eu/a"}],
-                "migrated": {"revoke": ["t-token"], "kept": []},
-                "then": ["revoke_token.yml", "migrate_tokens.yml"]}
+                "migrated": {"revoke": ["t-token"], "kept": []}}
     tokens.withhold(decision, "shared")
-    assert decision["revoke"] == [] and decision["migrated"]["revoke"] == [] and decision["then"] == []
+    assert decision["revoke"] == [] and decision["migrated"]["revoke"] == []
     assert decision["kept"] == [{"id": "t-used", "why": "still used by eu/a"}, {"id": "t-old", "why": "shared"},
                                 {"id": "t-new", "why": "shared"}]
     assert decision["migrated"]["kept"] == [{"id": "t-token", "why": "shared"}]
-    rotation = {"revoke": ["t-old"], "kept": [], "then": ["rotate_finish.yml"]}
-    tokens.withhold(rotation, "shared")
-    assert rotation["then"] == ["rotate_finish.yml"] and rotation["revoke"] == []
+    rotation = {"revoke": ["t-old"], "kept": []}
+    assert tokens.withhold(rotation, "shared") == {"revoke": [], "kept": [{"id": "t-old", "why": "shared"}]}
